@@ -1,1 +1,12 @@
+//! Satchel's engine: accounts and their settings, credentials, IMAP
+//! connections and the header sync that keeps the cache equal to the server.
+//! No GUI code lives here; the app drives it and re-reads the cache.
 
+pub mod config;
+pub mod credentials;
+mod error;
+pub mod imap;
+pub mod sync;
+
+pub use error::{CoreError, Result};
+pub use satchel_cache as cache;

@@ -1,0 +1,194 @@
+//! Profiles and account settings.
+//!
+//! A profile is a folder holding `config.toml` (settings, never a password)
+//! and `cache.sqlite`. Without `--profile` it is the platform's config and
+//! data folders (XDG on Linux, Application Support on macOS, AppData on
+//! Windows, via the `directories` crate).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CoreError, Result};
+
+/// How the IMAP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// TLS from the first byte (port 993).
+    #[default]
+    Tls,
+    /// Plain connect, then STARTTLS; failure to upgrade fails the connection.
+    Starttls,
+    /// No TLS at all: only with `allow_plaintext`.
+    Plain,
+}
+
+impl Security {
+    pub fn default_port(self) -> u16 {
+        match self {
+            Security::Tls => 993,
+            Security::Starttls | Security::Plain => 143,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImapSettings {
+    pub host: String,
+    pub port: u16,
+    #[serde(default)]
+    pub security: Security,
+    pub username: String,
+    /// Extra CA certificates (PEM) to trust besides the usual roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Permit sending the password over an unencrypted connection.
+    #[serde(default)]
+    pub allow_plaintext: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountConfig {
+    pub name: String,
+    pub email: String,
+    pub imap: ImapSettings,
+    /// A command whose standard output is the password (like mbsync's
+    /// PassCmd). When absent the password is in the OS keyring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_command: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(default, rename = "account")]
+    pub accounts: Vec<AccountConfig>,
+}
+
+impl Config {
+    pub fn account(&self, name: &str) -> Result<&AccountConfig> {
+        self.accounts
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| CoreError::NoSuchAccount(name.to_string()))
+    }
+
+    /// The named account, or the only/first one when no name is given.
+    pub fn pick_account(&self, name: Option<&str>) -> Result<&AccountConfig> {
+        match name {
+            Some(n) => self.account(n),
+            None => self.accounts.first().ok_or_else(|| {
+                CoreError::NoSuchAccount("(none configured; add one with `satchel account add`)".into())
+            }),
+        }
+    }
+}
+
+/// Where one profile keeps its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub config_file: PathBuf,
+    pub cache_file: PathBuf,
+}
+
+impl Profile {
+    /// Everything in one folder (the `--profile DIR` option).
+    pub fn in_dir(dir: &Path) -> Profile {
+        Profile { config_file: dir.join("config.toml"), cache_file: dir.join("cache.sqlite") }
+    }
+
+    /// The platform's usual folders.
+    pub fn platform_default() -> Result<Profile> {
+        let dirs = directories::ProjectDirs::from("org", "Satchel", "satchel").ok_or_else(|| {
+            CoreError::Config {
+                path: PathBuf::new(),
+                message: "cannot find a home folder for the default profile; use --profile DIR".into(),
+            }
+        })?;
+        Ok(Profile {
+            config_file: dirs.config_dir().join("config.toml"),
+            cache_file: dirs.data_dir().join("cache.sqlite"),
+        })
+    }
+
+    /// Reads the config; a missing file is an empty config.
+    pub fn load(&self) -> Result<Config> {
+        let text = match std::fs::read_to_string(&self.config_file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => {
+                return Err(CoreError::Config { path: self.config_file.clone(), message: e.to_string() });
+            }
+        };
+        toml::from_str(&text).map_err(|e| CoreError::Config {
+            path: self.config_file.clone(),
+            message: e.to_string().replace('\n', " "),
+        })
+    }
+
+    /// Writes the config atomically (temp file + rename), so a crash never
+    /// leaves half a config.
+    pub fn save(&self, config: &Config) -> Result<()> {
+        let text = toml::to_string_pretty(config).map_err(|e| CoreError::Config {
+            path: self.config_file.clone(),
+            message: e.to_string(),
+        })?;
+        let dir = self.config_file.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| CoreError::io(format!("creating {}", dir.display()), e))?;
+        let tmp = self.config_file.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(|e| CoreError::io(format!("writing {}", tmp.display()), e))?;
+        std::fs::rename(&tmp, &self.config_file)
+            .map_err(|e| CoreError::io(format!("replacing {}", self.config_file.display()), e))
+    }
+
+    /// Opens the profile's cache, creating its folder if needed.
+    pub fn open_cache(&self) -> Result<satchel_cache::Cache> {
+        if let Some(dir) = self.cache_file.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CoreError::io(format!("creating {}", dir.display()), e))?;
+        }
+        Ok(satchel_cache::Cache::open(&self.cache_file)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_holds_no_password_field() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| CoreError::io("tempdir", e))?;
+        let profile = Profile::in_dir(dir.path());
+        assert_eq!(profile.load()?, Config::default());
+        let config = Config {
+            accounts: vec![AccountConfig {
+                name: "work".into(),
+                email: "me@example.org".into(),
+                imap: ImapSettings {
+                    host: "imap.example.org".into(),
+                    port: 993,
+                    security: Security::Tls,
+                    username: "me".into(),
+                    tls_ca_file: None,
+                    allow_plaintext: false,
+                },
+                password_command: Some("pass show mail".into()),
+            }],
+        };
+        profile.save(&config)?;
+        assert_eq!(profile.load()?, config);
+        let text = std::fs::read_to_string(&profile.config_file).map_err(|e| CoreError::io("read", e))?;
+        assert!(!text.to_lowercase().contains("password ="), "{text}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_broken_config_names_the_file() {
+        let dir = tempfile::tempdir().map_err(|e| CoreError::io("tempdir", e));
+        let Ok(dir) = dir else { return };
+        let profile = Profile::in_dir(dir.path());
+        let _ = std::fs::write(&profile.config_file, "[[account]]\nname = 3\n");
+        let err = profile.load().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("config.toml"), "{err}");
+    }
+}

@@ -1,0 +1,207 @@
+//! Running a command and reading its responses ourselves.
+//!
+//! async-imap sends untagged responses it does not expect to a 100-slot
+//! channel that drops the overflow. For everything whose responses matter
+//! (SELECT with QRESYNC, FETCH of thousands of messages, LIST, STATUS) we
+//! read the responses one by one here instead, so nothing is lost and
+//! nothing is buffered beyond the current response.
+
+use std::time::Duration;
+
+use async_imap::imap_proto::{RequestId, Response, ResponseCode, Status};
+
+use super::Session;
+use crate::{CoreError, Result};
+
+/// How long the server may stay silent in the middle of a command.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A command in flight. Call [`Command::next`] until it returns `None`, then
+/// [`Command::finish`] for the tagged result.
+pub struct Command<'a> {
+    session: &'a mut Session,
+    tag: RequestId,
+    /// The command's name, for error messages (never its arguments, which
+    /// might hold a password).
+    name: String,
+    done: Option<Completion>,
+}
+
+/// The tagged completion of a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub ok: bool,
+    pub status: String,
+    pub code: Option<CompletionCode>,
+    pub text: String,
+}
+
+/// The response codes of a tagged completion that the engine uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompletionCode {
+    /// APPENDUID (RFC 4315): UIDVALIDITY and the new UIDs.
+    AppendUid(u32, Vec<u32>),
+    /// COPYUID (RFC 4315): UIDVALIDITY, source UIDs, destination UIDs.
+    CopyUid(u32, Vec<u32>, Vec<u32>),
+    HighestModSeq(u64),
+    ReadOnly,
+    Other,
+}
+
+fn completion_code(code: &ResponseCode<'_>) -> CompletionCode {
+    use async_imap::imap_proto::rfc4315::UidSetMember;
+    let uids = |set: &[UidSetMember]| -> Vec<u32> {
+        let mut out = Vec::new();
+        for m in set {
+            match m {
+                UidSetMember::Uid(u) => out.push(*u),
+                // Bounded: a server cannot make us allocate for 4 billion UIDs.
+                UidSetMember::UidRange(r) => {
+                    out.extend(super::uidset::expand(&[r.clone()], r.start().saturating_add(1_000_000)))
+                }
+            }
+        }
+        out
+    };
+    match code {
+        ResponseCode::AppendUid(v, set) => CompletionCode::AppendUid(*v, uids(set)),
+        ResponseCode::CopyUid(v, from, to) => CompletionCode::CopyUid(*v, uids(from), uids(to)),
+        ResponseCode::HighestModSeq(m) => CompletionCode::HighestModSeq(*m),
+        ResponseCode::ReadOnly => CompletionCode::ReadOnly,
+        _ => CompletionCode::Other,
+    }
+}
+
+impl<'a> Command<'a> {
+    /// Sends `command` (without a tag).
+    pub async fn start(session: &'a mut Session, command: &str) -> Result<Command<'a>> {
+        let name = command_name(command);
+        let tag = session
+            .run_command(command)
+            .await
+            .map_err(|e| map_send_error(&name, e))?;
+        Ok(Command { session, tag, name, done: None })
+    }
+
+    /// Reads the next untagged response and hands it to `read`, which copies
+    /// out what it needs; returns `None` once the tagged completion arrived.
+    /// The response buffer is dropped right after, so memory does not grow
+    /// with the number of responses.
+    pub async fn next<T>(&mut self, read: impl FnOnce(&Response<'_>) -> T) -> Result<Option<T>> {
+        if self.done.is_some() {
+            return Ok(None);
+        }
+        loop {
+            let received = tokio::time::timeout(RESPONSE_TIMEOUT, self.session.read_response()).await;
+            let response = match received {
+                Err(_) => {
+                    return Err(CoreError::ConnectionLost(format!(
+                        "waiting {} s for the answer to {}",
+                        RESPONSE_TIMEOUT.as_secs(),
+                        self.name
+                    )));
+                }
+                Ok(Err(e)) => return Err(self.read_error(e)),
+                Ok(Ok(None)) => {
+                    return Err(CoreError::ConnectionLost(format!("reading the answer to {}", self.name)));
+                }
+                Ok(Ok(Some(r))) => r,
+            };
+            match response.parsed() {
+                Response::Done { tag, status, outcome } if *tag == self.tag => {
+                    self.done = Some(Completion {
+                        ok: *status == Status::Ok,
+                        status: format!("{status:?}").to_uppercase(),
+                        code: outcome.code.as_ref().map(completion_code),
+                        text: outcome.information.as_deref().unwrap_or("").to_string(),
+                    });
+                    return Ok(None);
+                }
+                // A completion for some other tag cannot happen while we run
+                // one command at a time; skip it rather than misattribute it.
+                Response::Done { .. } => continue,
+                Response::Data { status: Status::Bye, outcome } => {
+                    let text = outcome.information.as_deref().unwrap_or("").to_string();
+                    return Err(CoreError::ConnectionLost(format!(
+                        "running {} (server said BYE: {text})",
+                        self.name
+                    )));
+                }
+                other => return Ok(Some(read(other))),
+            }
+        }
+    }
+
+    /// Reads any remaining responses (ignoring them) and returns the
+    /// completion, or an error if the server answered NO or BAD.
+    pub async fn finish(mut self) -> Result<Completion> {
+        while self.next(|_| ()).await?.is_some() {}
+        let done = self
+            .done
+            .take()
+            .ok_or_else(|| CoreError::ConnectionLost(format!("waiting for {}", self.name)))?;
+        if done.ok {
+            Ok(done)
+        } else {
+            Err(CoreError::Command { command: self.name.clone(), status: done.status, text: done.text })
+        }
+    }
+
+    fn read_error(&self, e: std::io::Error) -> CoreError {
+        match e.kind() {
+            std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::BrokenPipe => {
+                CoreError::ConnectionLost(format!("reading the answer to {}", self.name))
+            }
+            _ => CoreError::protocol(format!("reading the answer to {}", self.name), e.to_string()),
+        }
+    }
+}
+
+/// `UID FETCH 1:* (FLAGS)` -> `UID FETCH`; `SELECT "x"` -> `SELECT`.
+fn command_name(command: &str) -> String {
+    let mut words = command.split(' ');
+    let first = words.next().unwrap_or("").to_ascii_uppercase();
+    if first == "UID" {
+        format!("UID {}", words.next().unwrap_or("").to_ascii_uppercase())
+    } else {
+        first
+    }
+}
+
+fn map_send_error(name: &str, e: async_imap::error::Error) -> CoreError {
+    match e {
+        async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => {
+            CoreError::ConnectionLost(format!("sending {name}"))
+        }
+        other => CoreError::protocol(format!("sending {name}"), other.to_string()),
+    }
+}
+
+/// An IMAP quoted string.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_quotes() {
+        assert_eq!(command_name("uid fetch 1:* (FLAGS)"), "UID FETCH");
+        assert_eq!(command_name("SELECT \"INBOX\" (QRESYNC (1 2))"), "SELECT");
+        assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+}
