@@ -1,0 +1,143 @@
+//! Header sync: the folder list, then each mailbox by its plan.
+
+pub mod decode;
+mod folders;
+mod mailbox;
+pub mod plan;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use satchel_cache::Cache;
+use serde::Serialize;
+
+pub use folders::list_folders;
+pub use mailbox::{BATCH_UIDS, MailboxStats, sync_mailbox};
+
+use crate::config::AccountConfig;
+use crate::imap::{self, Connection};
+use crate::{CoreError, Result};
+
+/// Progress reports while syncing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    Connected { mode: imap::SyncMode, compressed: bool },
+    Folders { total: usize },
+    Folder { name: String, index: usize, total: usize },
+    Fetched { folder: String, done: u64, total: u64 },
+    Retrying { attempt: u32, error: String },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Only this folder (and the folder list).
+    pub folder: Option<String>,
+    /// Reconnect and resume this many times when the connection drops.
+    pub retries: u32,
+}
+
+/// The summary `satchel sync` prints.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncSummary {
+    pub folders: u64,
+    pub new: u64,
+    pub changed: u64,
+    pub vanished: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub seconds: f64,
+    /// Folders the server refused (e.g. deleted meanwhile), with its words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// Syncs one account: folder list, then every selectable folder (or just
+/// `options.folder`). Reconnects and resumes on a dropped connection up to
+/// `options.retries` times; committed batches are never fetched again.
+pub async fn sync_account(
+    cache: &Arc<Cache>,
+    account: &AccountConfig,
+    password: &str,
+    options: &SyncOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<SyncSummary> {
+    let started = Instant::now();
+    let mut summary = SyncSummary::default();
+    let mut attempt = 0;
+    loop {
+        let result = sync_once(cache, account, password, options, progress, &mut summary).await;
+        match result {
+            Err(e) if e.is_connection_lost() && attempt < options.retries => {
+                attempt += 1;
+                progress(Progress::Retrying { attempt, error: e.to_string() });
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            }
+            Err(e) => return Err(e),
+            Ok(()) => break,
+        }
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+async fn sync_once(
+    cache: &Arc<Cache>,
+    account: &AccountConfig,
+    password: &str,
+    options: &SyncOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    summary: &mut SyncSummary,
+) -> Result<()> {
+    let mut conn = imap::connect(account, password).await?;
+    progress(Progress::Connected { mode: conn.mode, compressed: conn.compressed });
+    let result = sync_folders(&mut conn, cache, account, options, progress, summary).await;
+    summary.bytes_in += conn.traffic.received();
+    summary.bytes_out += conn.traffic.sent();
+    if result.is_ok() {
+        let _ = tokio::time::timeout(Duration::from_secs(5), conn.session.logout()).await;
+    }
+    result
+}
+
+async fn sync_folders(
+    conn: &mut Connection,
+    cache: &Arc<Cache>,
+    account: &AccountConfig,
+    options: &SyncOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    summary: &mut SyncSummary,
+) -> Result<()> {
+    let (name, email) = (account.name.clone(), account.email.clone());
+    let account_row = mailbox::db(cache, move |c| c.ensure_account(&name, &email)).await?;
+    let listed = list_folders(conn).await?;
+    let account_id = account_row.id;
+    mailbox::db(cache, move |c| c.replace_folder_list(account_id, &listed)).await?;
+    let mailboxes = mailbox::db(cache, move |c| c.mailboxes(account_id)).await?;
+    let chosen: Vec<_> = match &options.folder {
+        Some(f) => {
+            let m = mailboxes
+                .into_iter()
+                .find(|m| &m.name == f || (f.eq_ignore_ascii_case("INBOX") && m.name == "INBOX"))
+                .ok_or_else(|| CoreError::NoSuchFolder(f.clone()))?;
+            vec![m]
+        }
+        None => mailboxes.into_iter().filter(|m| m.selectable()).collect(),
+    };
+    progress(Progress::Folders { total: chosen.len() });
+    summary.folders = chosen.len() as u64;
+    for (index, mailbox) in chosen.iter().enumerate() {
+        progress(Progress::Folder { name: mailbox.name.clone(), index, total: chosen.len() });
+        match sync_mailbox(conn, cache, mailbox, progress).await {
+            Ok(stats) => {
+                summary.new += stats.new;
+                summary.changed += stats.changed;
+                summary.vanished += stats.vanished;
+            }
+            // A folder deleted between LIST and SELECT: the next folder-list
+            // sync removes it; the rest of the account still syncs.
+            Err(CoreError::NoSuchFolder(name)) => summary.errors.push(format!("{name}: not selectable")),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,355 @@
+//! Carrying out one mailbox's sync plan over the network. Every cache write
+//! runs on the blocking pool, overlapped with reading the next batch, and
+//! every batch commits together with the sync state it reaches.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_imap::imap_proto::{MailboxDatum, Response, ResponseCode};
+use satchel_cache::{Cache, CommitCounts, FlagUpdate, Mailbox, NewMessage};
+use tokio::task::JoinHandle;
+
+use super::plan::{self, FlagStep, ServerState};
+use super::{Progress, decode, folders};
+use crate::imap::{Command, Connection, SyncMode, quote, uidset, utf7};
+use crate::{CoreError, Result};
+
+/// UIDs per FETCH command when fetching new messages. Each batch is one
+/// transaction; the range grows when a mailbox's UIDs are sparse.
+pub const BATCH_UIDS: u32 = 1000;
+/// Flag updates applied per transaction while a flag resync streams in.
+const FLAG_CHUNK: usize = 5000;
+
+/// What one mailbox sync did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailboxStats {
+    pub new: u64,
+    pub changed: u64,
+    pub vanished: u64,
+    pub skipped: bool,
+}
+
+impl MailboxStats {
+    fn add(&mut self, c: CommitCounts) {
+        self.new += c.inserted;
+        self.changed += c.changed;
+        self.vanished += c.removed;
+    }
+}
+
+/// Runs `f` on the blocking pool (SQLite stays off the async executor).
+pub(crate) async fn db<T, F>(cache: &Arc<Cache>, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Cache) -> satchel_cache::Result<T> + Send + 'static,
+{
+    let cache = cache.clone();
+    tokio::task::spawn_blocking(move || f(&cache))
+        .await
+        .map_err(|e| CoreError::io("cache worker", std::io::Error::other(e.to_string())))?
+        .map_err(CoreError::from)
+}
+
+async fn join(handle: Option<JoinHandle<satchel_cache::Result<CommitCounts>>>) -> Result<CommitCounts> {
+    match handle {
+        None => Ok(CommitCounts::default()),
+        Some(h) => h
+            .await
+            .map_err(|e| CoreError::io("cache worker", std::io::Error::other(e.to_string())))?
+            .map_err(CoreError::from),
+    }
+}
+
+/// Brings the cache of `mailbox` in line with the server.
+pub async fn sync_mailbox(
+    conn: &mut Connection,
+    cache: &Arc<Cache>,
+    mailbox: &Mailbox,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<MailboxStats> {
+    let mut stats = MailboxStats::default();
+    let id = mailbox.id;
+    let cached = mailbox.sync;
+    let wire_name = quote(&utf7::encode(&mailbox.name));
+    let cached_count = db(cache, move |c| c.message_count(id)).await?;
+
+    // A STATUS round trip is cheaper than SELECT when nothing changed.
+    if conn.mode != SyncMode::Plain && cached.modseq.is_some() {
+        let status = folders::status(conn, &mailbox.name, true).await?;
+        if plan::unchanged(&cached, cached_count, &status) {
+            stats.skipped = true;
+            return Ok(stats);
+        }
+    }
+
+    let params = plan::select_parameters(conn.mode, &cached);
+    let qresync_sent = params.as_deref().is_some_and(|p| p.starts_with("(QRESYNC"));
+    let command = match &params {
+        Some(p) => format!("SELECT {wire_name} {p}"),
+        None => format!("SELECT {wire_name}"),
+    };
+    let mut selected = ServerState::default();
+    let mut updates: Vec<FlagUpdate> = Vec::new();
+    let mut vanished: Vec<u32> = Vec::new();
+    {
+        let mut cmd = Command::start(&mut conn.session, &command).await?;
+        while let Some(item) = cmd.next(select_item).await? {
+            match item {
+                SelectItem::State(f) => f(&mut selected),
+                SelectItem::Flags(u) => updates.push(u),
+                // UIDs above what we cached are of no interest (never cached).
+                SelectItem::Vanished(r) => vanished.extend(uidset::expand(&r, cached.uidnext)),
+                SelectItem::Other => {}
+            }
+        }
+        cmd.finish().await.map_err(|e| match e {
+            CoreError::Command { status, .. } if status == "NO" => CoreError::NoSuchFolder(mailbox.name.clone()),
+            other => other,
+        })?;
+    }
+
+    let plan = plan::plan(conn.mode, &cached, cached_count, &selected, qresync_sent);
+    if let Some(uv) = plan.reset_to {
+        let removed = db(cache, move |c| c.reset_mailbox(id, uv)).await?;
+        stats.vanished += removed;
+        updates.clear();
+        vanished.clear();
+    }
+
+    match plan.flags {
+        FlagStep::Nothing => {
+            if plan.reset_to.is_none() && plan.modseq.is_some() && plan.modseq != cached.modseq {
+                let m = plan.modseq;
+                stats.add(db(cache, move |c| c.apply_server_changes(id, &[], &[], m)).await?);
+            }
+        }
+        FlagStep::FromSelect => {
+            let m = plan.modseq;
+            stats.add(db(cache, move |c| c.apply_server_changes(id, &updates, &vanished, m)).await?);
+        }
+        FlagStep::ChangedSince { modseq, last_uid } => {
+            let command = format!("UID FETCH 1:{last_uid} (UID FLAGS MODSEQ) (CHANGEDSINCE {modseq})");
+            let c = fetch_flags(conn, cache, id, &command, plan.modseq, None).await?;
+            stats.add(c);
+        }
+        FlagStep::Full { last_uid } => {
+            let command = format!("UID FETCH 1:{last_uid} (UID FLAGS)");
+            let cached_uids = db(cache, move |c| c.cached_uids(id)).await?;
+            let c = fetch_flags(conn, cache, id, &command, plan.modseq, Some(cached_uids)).await?;
+            stats.add(c);
+        }
+    }
+
+    if let Some((first, last)) = plan.fetch_new {
+        let c = fetch_new(conn, cache, mailbox, first, last, plan.modseq, progress).await?;
+        stats.add(c);
+    }
+
+    if plan.check_expunges {
+        let count = db(cache, move |c| c.message_count(id)).await?;
+        if selected.exists.is_some_and(|e| u64::from(e) != count) {
+            stats.add(search_expunged(conn, cache, id).await?);
+        }
+    }
+
+    db(cache, move |c| {
+        c.record_server_status(id, selected.uidvalidity, selected.uidnext, selected.highestmodseq)
+    })
+    .await?;
+    Ok(stats)
+}
+
+enum SelectItem {
+    State(Box<dyn FnOnce(&mut ServerState) + Send>),
+    Flags(FlagUpdate),
+    Vanished(Vec<std::ops::RangeInclusive<u32>>),
+    Other,
+}
+
+fn select_item(response: &Response<'_>) -> SelectItem {
+    match response {
+        Response::MailboxData(MailboxDatum::Exists(n)) => {
+            let n = *n;
+            SelectItem::State(Box::new(move |s| s.exists = Some(n)))
+        }
+        Response::Data { outcome, .. } => match &outcome.code {
+            Some(ResponseCode::UidValidity(v)) => {
+                let v = *v;
+                SelectItem::State(Box::new(move |s| s.uidvalidity = Some(v)))
+            }
+            Some(ResponseCode::UidNext(v)) => {
+                let v = *v;
+                SelectItem::State(Box::new(move |s| s.uidnext = Some(v)))
+            }
+            Some(ResponseCode::HighestModSeq(v)) => {
+                let v = *v;
+                SelectItem::State(Box::new(move |s| s.highestmodseq = Some(v)))
+            }
+            _ => SelectItem::Other,
+        },
+        Response::Fetch(_, attrs) => decode::flag_update(attrs).map_or(SelectItem::Other, SelectItem::Flags),
+        Response::Vanished { uids, .. } => SelectItem::Vanished(uids.clone()),
+        _ => SelectItem::Other,
+    }
+}
+
+/// Runs a flag FETCH, applying updates in chunks. With `cached_uids`
+/// (a full fetch), cached UIDs the server did not mention are expunged.
+async fn fetch_flags(
+    conn: &mut Connection,
+    cache: &Arc<Cache>,
+    id: i64,
+    command: &str,
+    modseq: Option<u64>,
+    cached_uids: Option<Vec<u32>>,
+) -> Result<CommitCounts> {
+    let mut total = CommitCounts::default();
+    let mut seen: HashSet<u32> = HashSet::new();
+    let mut chunk: Vec<FlagUpdate> = Vec::with_capacity(FLAG_CHUNK);
+    let mut vanished_now: Vec<u32> = Vec::new();
+    {
+        let mut cmd = Command::start(&mut conn.session, command).await?;
+        while let Some(item) = cmd.next(fetch_or_vanished).await? {
+            match item {
+                FetchItem::Flags(u) => {
+                    if cached_uids.is_some() {
+                        seen.insert(u.uid);
+                    }
+                    chunk.push(u);
+                    if chunk.len() >= FLAG_CHUNK {
+                        let batch = std::mem::take(&mut chunk);
+                        add(&mut total, db(cache, move |c| c.apply_server_changes(id, &batch, &[], None)).await?);
+                    }
+                }
+                FetchItem::Vanished(v) => vanished_now.extend(v),
+                FetchItem::Other => {}
+            }
+        }
+        cmd.finish().await?;
+    }
+    if let Some(cached) = cached_uids {
+        vanished_now.extend(cached.into_iter().filter(|u| !seen.contains(u)));
+    }
+    add(&mut total, db(cache, move |c| c.apply_server_changes(id, &chunk, &vanished_now, modseq)).await?);
+    Ok(total)
+}
+
+fn add(total: &mut CommitCounts, c: CommitCounts) {
+    total.inserted += c.inserted;
+    total.changed += c.changed;
+    total.removed += c.removed;
+}
+
+enum FetchItem {
+    Flags(FlagUpdate),
+    Vanished(Vec<u32>),
+    Other,
+}
+
+fn fetch_or_vanished(response: &Response<'_>) -> FetchItem {
+    match response {
+        Response::Fetch(_, attrs) => decode::flag_update(attrs).map_or(FetchItem::Other, FetchItem::Flags),
+        Response::Vanished { uids, .. } => FetchItem::Vanished(uidset::expand(uids, u32::MAX)),
+        _ => FetchItem::Other,
+    }
+}
+
+/// Fetches UIDs `first..=last` in batches; each batch commits with
+/// `synced_uidnext` just past its range, while the next batch is read.
+async fn fetch_new(
+    conn: &mut Connection,
+    cache: &Arc<Cache>,
+    mailbox: &Mailbox,
+    first: u32,
+    last: u32,
+    modseq: Option<u64>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<CommitCounts> {
+    let id = mailbox.id;
+    let items = if conn.mode == SyncMode::Plain {
+        "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (REFERENCES)])"
+    } else {
+        "(UID FLAGS MODSEQ INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (REFERENCES)])"
+    };
+    let mut total = CommitCounts::default();
+    let mut pending: Option<JoinHandle<satchel_cache::Result<CommitCounts>>> = None;
+    let mut start = first;
+    let mut span = BATCH_UIDS;
+    let expected = u64::from(last - first + 1);
+    let mut fetched: u64 = 0;
+    while start <= last {
+        let end = start.saturating_add(span - 1).min(last);
+        let command = format!("UID FETCH {start}:{end} {items}");
+        let mut batch: Vec<NewMessage> = Vec::with_capacity(span.min(BATCH_UIDS * 2) as usize);
+        {
+            let mut cmd = Command::start(&mut conn.session, &command).await?;
+            while let Some(m) = cmd.next(new_message).await? {
+                // `UID FETCH a:b` may answer a message outside a:b (RFC 3501
+                // "*" semantics on some servers): keep only what we asked.
+                if let Some(m) = m.filter(|m| (start..=end).contains(&m.uid)) {
+                    batch.push(m);
+                }
+            }
+            cmd.finish().await?;
+        }
+        fetched += u64::from(end - start + 1);
+        let got = batch.len() as u32;
+        // Wait for the previous commit before starting this one: one writer,
+        // and at most two batches in memory.
+        add(&mut total, join(pending.take()).await?);
+        let cache2 = cache.clone();
+        let uidnext = end.saturating_add(1);
+        pending = Some(tokio::task::spawn_blocking(move || {
+            let counts = cache2.commit_new_messages(id, &batch, uidnext)?;
+            if let Some(m) = modseq {
+                // First sync: the batch was read after SELECT, so its flags
+                // are at least as new as HIGHESTMODSEQ then.
+                cache2.apply_server_changes(id, &[], &[], Some(m))?;
+            }
+            Ok(counts)
+        }));
+        progress(Progress::Fetched { folder: mailbox.name.clone(), done: fetched.min(expected), total: expected });
+        // Sparse UIDs (after many expunges): widen the range.
+        if got < span / 4 && span < BATCH_UIDS * 64 {
+            span *= 2;
+        }
+        start = match end.checked_add(1) {
+            Some(s) => s,
+            None => break,
+        };
+    }
+    add(&mut total, join(pending.take()).await?);
+    Ok(total)
+}
+
+fn new_message(response: &Response<'_>) -> Option<NewMessage> {
+    match response {
+        Response::Fetch(_, attrs) => decode::new_message(attrs),
+        _ => None,
+    }
+}
+
+/// CONDSTORE without QRESYNC: find expunged UIDs by listing what exists.
+async fn search_expunged(conn: &mut Connection, cache: &Arc<Cache>, id: i64) -> Result<CommitCounts> {
+    let mut present: HashSet<u32> = HashSet::new();
+    {
+        let mut cmd = Command::start(&mut conn.session, "UID SEARCH ALL").await?;
+        while let Some(uids) = cmd.next(search_uids).await? {
+            present.extend(uids);
+        }
+        cmd.finish().await?;
+    }
+    let cached = db(cache, move |c| c.cached_uids(id)).await?;
+    let gone: Vec<u32> = cached.into_iter().filter(|u| !present.contains(u)).collect();
+    if gone.is_empty() {
+        return Ok(CommitCounts::default());
+    }
+    db(cache, move |c| c.apply_server_changes(id, &[], &gone, None)).await
+}
+
+fn search_uids(response: &Response<'_>) -> Vec<u32> {
+    match response {
+        Response::MailboxData(MailboxDatum::Search(uids)) => uids.clone(),
+        _ => Vec::new(),
+    }
+}
