@@ -371,3 +371,30 @@ mod tests {
         assert_eq!(clean_text("a\r\n\tb\0c"), "a b c");
     }
 }
+
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC), for listings and JSON.
+pub fn format_date(ts: i64) -> String {
+    let days = ts.div_euclid(86400);
+    let secs = ts.rem_euclid(86400);
+    // Inverse of days_from_civil (Howard Hinnant's algorithm).
+    let z = days + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+#[cfg(test)]
+mod format_tests {
+    #[test]
+    fn formats_dates() {
+        assert_eq!(super::format_date(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::format_date(837596665), "1996-07-17T09:44:25Z");
+        assert_eq!(super::format_date(1709629200), "2024-03-05T09:00:00Z");
+    }
+}

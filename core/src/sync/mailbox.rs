@@ -61,13 +61,16 @@ async fn join(handle: Option<JoinHandle<satchel_cache::Result<CommitCounts>>>) -
 }
 
 /// Brings the cache of `mailbox` in line with the server.
+///
+/// `stats` is updated as each transaction commits, so it is right even when
+/// the sync stops half-way.
 pub async fn sync_mailbox(
     conn: &mut Connection,
     cache: &Arc<Cache>,
     mailbox: &Mailbox,
+    stats: &mut MailboxStats,
     progress: &mut (dyn FnMut(Progress) + Send),
-) -> Result<MailboxStats> {
-    let mut stats = MailboxStats::default();
+) -> Result<()> {
     let id = mailbox.id;
     let cached = mailbox.sync;
     let wire_name = quote(&utf7::encode(&mailbox.name));
@@ -78,7 +81,7 @@ pub async fn sync_mailbox(
         let status = folders::status(conn, &mailbox.name, true).await?;
         if plan::unchanged(&cached, cached_count, &status) {
             stats.skipped = true;
-            return Ok(stats);
+            return Ok(());
         }
     }
 
@@ -141,8 +144,7 @@ pub async fn sync_mailbox(
     }
 
     if let Some((first, last)) = plan.fetch_new {
-        let c = fetch_new(conn, cache, mailbox, first, last, plan.modseq, progress).await?;
-        stats.add(c);
+        fetch_new(conn, cache, mailbox, first, last, plan.modseq, stats, progress).await?;
     }
 
     if plan.check_expunges {
@@ -156,7 +158,7 @@ pub async fn sync_mailbox(
         c.record_server_status(id, selected.uidvalidity, selected.uidnext, selected.highestmodseq)
     })
     .await?;
-    Ok(stats)
+    Ok(())
 }
 
 enum SelectItem {
@@ -263,15 +265,15 @@ async fn fetch_new(
     first: u32,
     last: u32,
     modseq: Option<u64>,
+    stats: &mut MailboxStats,
     progress: &mut (dyn FnMut(Progress) + Send),
-) -> Result<CommitCounts> {
+) -> Result<()> {
     let id = mailbox.id;
     let items = if conn.mode == SyncMode::Plain {
         "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (REFERENCES)])"
     } else {
         "(UID FLAGS MODSEQ INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (REFERENCES)])"
     };
-    let mut total = CommitCounts::default();
     let mut pending: Option<JoinHandle<satchel_cache::Result<CommitCounts>>> = None;
     let mut start = first;
     let mut span = BATCH_UIDS;
@@ -296,7 +298,7 @@ async fn fetch_new(
         let got = batch.len() as u32;
         // Wait for the previous commit before starting this one: one writer,
         // and at most two batches in memory.
-        add(&mut total, join(pending.take()).await?);
+        stats.add(join(pending.take()).await?);
         let cache2 = cache.clone();
         let uidnext = end.saturating_add(1);
         pending = Some(tokio::task::spawn_blocking(move || {
@@ -318,8 +320,8 @@ async fn fetch_new(
             None => break,
         };
     }
-    add(&mut total, join(pending.take()).await?);
-    Ok(total)
+    stats.add(join(pending.take()).await?);
+    Ok(())
 }
 
 fn new_message(response: &Response<'_>) -> Option<NewMessage> {

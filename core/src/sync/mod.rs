@@ -127,12 +127,13 @@ async fn sync_folders(
     summary.folders = chosen.len() as u64;
     for (index, mailbox) in chosen.iter().enumerate() {
         progress(Progress::Folder { name: mailbox.name.clone(), index, total: chosen.len() });
-        match sync_mailbox(conn, cache, mailbox, progress).await {
-            Ok(stats) => {
-                summary.new += stats.new;
-                summary.changed += stats.changed;
-                summary.vanished += stats.vanished;
-            }
+        let mut stats = MailboxStats::default();
+        let result = sync_mailbox(conn, cache, mailbox, &mut stats, progress).await;
+        summary.new += stats.new;
+        summary.changed += stats.changed;
+        summary.vanished += stats.vanished;
+        match result {
+            Ok(()) => {}
             // A folder deleted between LIST and SELECT: the next folder-list
             // sync removes it; the rest of the account still syncs.
             Err(CoreError::NoSuchFolder(name)) => summary.errors.push(format!("{name}: not selectable")),

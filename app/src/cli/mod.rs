@@ -1,0 +1,88 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod account;
+mod demo;
+mod folders;
+mod sync;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use satchel_core::config::Profile;
+
+#[derive(Debug, Parser)]
+#[command(name = "satchel", version, about = "An IMAP mail client that works offline")]
+pub struct Args {
+    /// Keep config and cache in this folder instead of the platform's usual ones.
+    #[arg(long, global = true, value_name = "DIR")]
+    profile: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Open a generated demo mailbox (no account, no network).
+    #[arg(long)]
+    demo: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Add or list accounts.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    /// Fetch the folder list and new headers and flags from the server.
+    Sync {
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long)]
+        folder: Option<String>,
+    },
+    /// Folders with their message and unread counts (from the cache).
+    Folders {
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Messages of a folder, newest first (from the cache only).
+    List {
+        folder: String,
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+pub struct Context {
+    pub profile: Profile,
+    pub json: bool,
+}
+
+pub async fn run(args: Args) -> Result<()> {
+    let profile = match &args.profile {
+        Some(dir) => Profile::in_dir(dir),
+        None => Profile::platform_default()?,
+    };
+    let cx = Context { profile, json: args.json };
+    if args.demo {
+        return demo::run(&cx, args.profile.is_some());
+    }
+    match args.command {
+        Some(Command::Account(c)) => account::run(&cx, c).await,
+        Some(Command::Sync { account, folder }) => sync::run(&cx, account, folder).await,
+        Some(Command::Folders { account }) => folders::folders(&cx, account),
+        Some(Command::List { folder, account, limit }) => folders::list(&cx, account, &folder, limit),
+        None => {
+            anyhow::bail!(
+                "the desktop window is not built yet; use a subcommand (see `satchel --help`) or `satchel --demo`"
+            )
+        }
+    }
+}
+
+/// Prints `value` as JSON (one document on stdout).
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
