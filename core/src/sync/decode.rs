@@ -56,7 +56,8 @@ fn apply_envelope(m: &mut NewMessage, e: &Envelope<'_>) {
     let raw_subject = e.subject.as_deref().unwrap_or(b"");
     let raw_date = e.date.as_deref();
     // One mail-parser pass decodes the date and, when it needs it, the subject.
-    let needs_decoding = contains(raw_subject, b"=?") || std::str::from_utf8(raw_subject).is_err();
+    // Raw 8-bit without encoded words is read by `lossy` (UTF-8, else Latin-1).
+    let needs_decoding = contains(raw_subject, b"=?");
     let mut header = Vec::with_capacity(raw_subject.len() + 64);
     if let Some(d) = raw_date {
         header.extend_from_slice(b"Date: ");

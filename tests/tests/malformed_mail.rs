@@ -1,0 +1,97 @@
+//! Odd and broken real-world mail syncs without panic, with readable
+//! subjects: our own malformed fixtures, and every message of the shared
+//! corpus (`../shared/corpus/`) when it is present.
+
+use std::path::{Path, PathBuf};
+
+use satchel_tests::{Dovecot, DovecotOptions, Peer, assert_cache_equals_server, sync, temp_cache};
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            files_under(&p, out);
+        } else if p.extension().is_some_and(|e| e == "eml" || e == "msg" || e == "txt") || p.extension().is_none() {
+            out.push(p);
+        }
+    }
+}
+
+/// What a careful reader would call the subject, per fixture.
+const EXPECTED: &[(&str, &str)] = &[
+    ("01-bad-encoded-word.eml", "=?UTF-8?B?###not-base64###?="),
+    ("02-raw-latin1.eml", "café crème"),
+    ("03-no-headers.eml", ""),
+    ("04-unterminated-multipart.eml", "broken multipart"),
+    ("06-groups-bad-date.eml", "group syntax"),
+    ("07-encoded-crlf.eml", "line Bcc: evil@example.test"),
+    ("08-iso-2022-jp.eml", "ですか"),
+    ("09-rfc2231-and-nested.eml", "attachment names"),
+    ("11-folded-words.eml", "split words"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_corpus_mail_syncs_with_sensible_subjects() -> anyhow::Result<()> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    files_under(&manifest.join("fixtures/malformed"), &mut files);
+    let own = files.len();
+    let corpus = manifest.join("../../shared/corpus");
+    files_under(&corpus, &mut files);
+    if files.len() == own {
+        eprintln!(
+            "NOTE: no corpus at {} — only Satchel's own {own} malformed fixtures were synced",
+            corpus.display()
+        );
+    }
+
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let account = dovecot.account("alice");
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    peer.create("Corpus").await?;
+    let mut appended: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    for f in &files {
+        let raw = std::fs::read(f)?;
+        // The server may refuse some bytes (e.g. NUL); that is its right,
+        // and it is not what this test is about.
+        if peer.append("Corpus", None, &raw).await.is_ok() {
+            appended.push((f.clone(), raw));
+        }
+    }
+    assert!(appended.len() >= own, "all our fixtures are accepted by Dovecot");
+
+    let (_dir, cache) = temp_cache()?;
+    sync(&cache, &account).await?;
+    assert_eq!(assert_cache_equals_server(&cache, &account, "Corpus", &mut peer).await?, appended.len());
+
+    let acc = cache.ensure_account(&account.name, &account.email)?;
+    let folder = cache.mailbox_by_name(acc.id, "Corpus")?;
+    let headers = cache.message_headers(folder.id)?;
+    assert_eq!(headers.len(), appended.len());
+    let parser = mail_parser::MessageParser::new();
+    for (h, (path, raw)) in headers.iter().zip(&appended) {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        assert!(!h.subject.chars().any(char::is_control), "{name}: control characters in {:?}", h.subject);
+        if let Some((_, want)) = EXPECTED.iter().find(|(f, _)| *f == name) {
+            assert_eq!(&h.subject, want, "{name}");
+            continue;
+        }
+        // Elsewhere: agree with a full parse of the message's own headers
+        // (mail-parser), whitespace aside.
+        if let Some(parsed) = parser.parse_headers(raw)
+            && let Some(subject) = parsed.subject()
+        {
+            let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+            let want: String = norm(&subject.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>());
+            if want.is_ascii() || h.subject.contains('\u{fffd}') {
+                continue; // nothing to decode, or bytes no charset explains
+            }
+            assert_eq!(norm(&h.subject), want, "{name}");
+        }
+    }
+    let long = headers.iter().find(|h| h.subject.starts_with("long long")).map(|h| h.subject.len());
+    assert_eq!(long, Some("long ".len() * 3000 - 1), "a 15 KB subject survives whole");
+    Ok(())
+}
