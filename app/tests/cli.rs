@@ -1,0 +1,149 @@
+//! The `satchel` command line against a real Dovecot: what a user types and
+//! reads, including the one-line errors.
+
+use std::process::{Command, Output};
+
+use satchel_tests::{Dovecot, DovecotOptions, Peer, mail};
+
+fn satchel(profile: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_satchel"))
+        .arg("--profile")
+        .arg(profile)
+        .args(args)
+        .output()
+        .expect("the satchel binary runs")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Exit status non-zero, exactly one line on stderr starting with `error:`.
+fn one_line_error(out: &Output) -> String {
+    assert!(!out.status.success(), "expected failure, got: {}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    err
+}
+
+fn add_account(profile: &std::path::Path, dovecot: &Dovecot, name: &str, port: u16, extra: &[&str]) -> Output {
+    let port = port.to_string();
+    let ca = dovecot.ca_file.display().to_string();
+    // The password lives in a file outside the profile, as with `pass`.
+    let secret = dovecot.dir().join("alice.secret");
+    std::fs::write(&secret, "alice-pw\n").expect("write the secret");
+    let command = format!("cat {}", secret.display());
+    let mut args = vec![
+        "account", "add", "--name", name, "--email", "alice@example.test", "--imap-host", "127.0.0.1",
+        "--imap-port", &port, "--username", "alice", "--password-command", &command, "--tls-ca-file", &ca,
+    ];
+    args.extend_from_slice(extra);
+    satchel(profile, &args)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_sync_folders_and_list() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    for n in 0..30 {
+        peer.append("INBOX", if n % 2 == 0 { Some("(\\Seen)") } else { None }, &mail::message(n, 1)).await?;
+    }
+    let profile = tempfile::tempdir()?;
+    let p = profile.path();
+    assert!(add_account(p, &dovecot, "home", dovecot.imaps_port, &["--json"]).status.success());
+
+    let accounts = json(&satchel(p, &["account", "list", "--json"]));
+    assert_eq!(accounts[0]["name"], "home");
+    assert_eq!(accounts[0]["password"], "command");
+
+    let summary = json(&satchel(p, &["sync", "--json"]));
+    for key in ["folders", "new", "changed", "vanished", "bytes_in", "bytes_out", "seconds"] {
+        assert!(summary.get(key).is_some(), "summary has {key}: {summary}");
+    }
+    assert_eq!(summary["new"], 30);
+    assert!(summary["folders"].as_u64() >= Some(5), "INBOX and the special folders: {summary}");
+    assert!(summary["bytes_in"].as_u64() > Some(1000));
+
+    let folders = json(&satchel(p, &["folders", "--json"]));
+    let inbox = folders.as_array().and_then(|a| a.iter().find(|f| f["name"] == "INBOX")).cloned();
+    let inbox = inbox.expect("INBOX listed");
+    assert_eq!(inbox["total"], 30);
+    assert_eq!(inbox["unread"], 15);
+    let sent = folders.as_array().and_then(|a| a.iter().find(|f| f["name"] == "Sent")).cloned();
+    assert_eq!(sent.map(|s| s["special_use"].clone()), Some(serde_json::json!("\\Sent")));
+
+    let list = json(&satchel(p, &["list", "INBOX", "--limit", "5", "--json"]));
+    let rows = list.as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[0]["uid"], 30, "newest first");
+    assert_eq!(rows[0]["subject"], mail::subject(29));
+    assert_eq!(rows[1]["flags"], serde_json::json!(["\\Seen"]), "uid 29 was appended \\Seen");
+    for key in ["uid", "flags", "date", "from", "subject", "size"] {
+        assert!(rows[0].get(key).is_some(), "{key} in {}", rows[0]);
+    }
+    // The human form works too and the password is nowhere in the profile.
+    let human = satchel(p, &["list", "INBOX", "--limit", "2"]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains(&mail::subject(29)));
+    for entry in std::fs::read_dir(p)? {
+        let bytes = std::fs::read(entry?.path())?;
+        assert!(!bytes.windows(8).any(|w| w == b"alice-pw"), "password stored in the profile");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_one_line_error() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let profile = tempfile::tempdir()?;
+    let p = profile.path();
+    assert!(add_account(p, &dovecot, "home", dovecot.imaps_port, &[]).status.success());
+
+    let err = one_line_error(&satchel(p, &["sync", "--account", "nope"]));
+    assert!(err.contains("no account named \"nope\""), "{err}");
+    let err = one_line_error(&satchel(p, &["list", "Nowhere"]));
+    assert!(err.contains("no folder named \"Nowhere\""), "{err}");
+    let err = one_line_error(&satchel(p, &["sync", "--folder", "Nowhere"]));
+    assert!(err.contains("no folder named \"Nowhere\""), "{err}");
+
+    // Unreachable host (a closed loopback port).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    assert!(add_account(p, &dovecot, "closed", closed, &[]).status.success());
+    let err = one_line_error(&satchel(p, &["sync", "--account", "closed"]));
+    assert!(err.contains("cannot reach 127.0.0.1"), "{err}");
+
+    // Wrong password.
+    let port = dovecot.imaps_port.to_string();
+    let ca = dovecot.ca_file.display().to_string();
+    let out = satchel(p, &[
+        "account", "add", "--name", "wrongpw", "--email", "a@example.test", "--imap-host", "127.0.0.1",
+        "--imap-port", &port, "--username", "alice", "--password-command", "echo nope", "--tls-ca-file", &ca,
+    ]);
+    assert!(out.status.success());
+    let err = one_line_error(&satchel(p, &["sync", "--account", "wrongpw"]));
+    assert!(err.contains("login") && err.contains("failed"), "{err}");
+
+    // Untrusted certificate: no CA file given.
+    let out = satchel(p, &[
+        "account", "add", "--name", "nocA", "--email", "a@example.test", "--imap-host", "127.0.0.1",
+        "--imap-port", &port, "--username", "alice", "--password-command", "echo alice-pw",
+    ]);
+    assert!(out.status.success());
+    let err = one_line_error(&satchel(p, &["sync", "--account", "nocA"]));
+    assert!(err.contains("certificate is not trusted"), "{err}");
+
+    // Plaintext without consent is refused at once.
+    let plain_port = dovecot.imap_port.to_string();
+    let err = one_line_error(&satchel(p, &[
+        "account", "add", "--name", "plain", "--email", "a@example.test", "--imap-host", "127.0.0.1",
+        "--imap-port", &plain_port, "--security", "plain", "--username", "alice", "--password-command", "echo x",
+    ]));
+    assert!(err.contains("--allow-plaintext"), "{err}");
+
+    // A duplicate account name.
+    let err = one_line_error(&add_account(p, &dovecot, "home", dovecot.imaps_port, &[]));
+    assert!(err.contains("already exists"), "{err}");
+    Ok(())
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs Satchel's whole test suite. Installs what the tests need first
+# (Dovecot from Debian's packages) when run as root; otherwise says what to
+# install. Nothing is skipped: a test that cannot start its server fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-core dovecot-imapd)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing ${missing[*]}"
+    apt-get update -qq
+    # The package would start a system-wide Dovecot; the tests run their own.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "The tests need: ${missing[*]}. Install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "== cargo test (workspace)"
+cargo test --workspace --locked "$@"
