@@ -147,3 +147,16 @@ async fn bad_input_gets_a_one_line_error() -> anyhow::Result<()> {
     assert!(err.contains("already exists"), "{err}");
     Ok(())
 }
+
+#[test]
+fn demo_mailbox_opens_without_account_or_network() {
+    let profile = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_satchel")).arg("--demo").arg("--profile").arg(profile.path()).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("INBOX") && text.contains("240 messages"), "{text}");
+    assert!(text.contains("会議の議事録") || text.contains("Réunion"), "non-ASCII subjects show: {text}");
+    // Opening it again reuses the cache instead of adding messages twice.
+    let again = satchel(profile.path(), &["--demo"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("240 messages"));
+}

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod demo;
 mod error;
 pub mod imap;
 pub mod sync;

@@ -60,13 +60,19 @@ pub struct Context {
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    let profile = match &args.profile {
-        Some(dir) => Profile::in_dir(dir),
-        None => Profile::platform_default()?,
+    let profile = match (&args.profile, args.demo) {
+        (Some(dir), _) => Profile::in_dir(dir),
+        // The demo keeps its own cache, apart from real accounts.
+        (None, true) => {
+            let base = Profile::platform_default()?;
+            let dir = base.cache_file.parent().map(|d| d.join("demo")).unwrap_or_else(|| "satchel-demo".into());
+            Profile::in_dir(&dir)
+        }
+        (None, false) => Profile::platform_default()?,
     };
     let cx = Context { profile, json: args.json };
     if args.demo {
-        return demo::run(&cx, args.profile.is_some());
+        return demo::run(&cx);
     }
     match args.command {
         Some(Command::Account(c)) => account::run(&cx, c).await,
