@@ -20,5 +20,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-echo "== cargo test (workspace)"
-cargo test --workspace --locked "$@"
+echo "== cargo test (workspace: unit, integration and end-to-end tests)"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --locked --tests "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+     END { printf "total: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

@@ -275,6 +275,7 @@ namespace inbox {{
                 username: user.into(),
                 tls_ca_file: Some(self.ca_file.clone()),
                 allow_plaintext: false,
+                compress: true,
             },
             password_command: Some(format!("printf '%s\\n' '{}'", self.password(user))),
         }

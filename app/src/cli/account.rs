@@ -92,6 +92,7 @@ fn add(cx: &Context, a: AddArgs) -> Result<()> {
             username: a.username,
             tls_ca_file,
             allow_plaintext: a.allow_plaintext,
+            compress: true,
         },
         password_command: a.password_command,
     };

@@ -124,7 +124,7 @@ pub async fn connect(account: &AccountConfig, password: &str) -> Result<Connecti
     } else {
         SyncMode::Plain
     };
-    let compressed = capabilities.has("COMPRESS=DEFLATE");
+    let compressed = imap.compress && capabilities.has("COMPRESS=DEFLATE");
     if compressed {
         session = session
             .compress(|s| Box::new(s) as Box<dyn ImapIo>)

@@ -102,9 +102,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn write_profile(dir: &Path, dovecot: &Dovecot) -> Result<()> {
+fn write_profile(dir: &Path, dovecot: &Dovecot, compress: bool) -> Result<()> {
     let profile = Profile::in_dir(dir);
-    profile.save(&Config { accounts: vec![dovecot.account("alice")] })?;
+    let mut account = dovecot.account("alice");
+    account.imap.compress = compress;
+    profile.save(&Config { accounts: vec![account] })?;
     Ok(())
 }
 
@@ -127,11 +129,13 @@ async fn bench(messages: u64, runs: usize) -> Result<()> {
     let mut initial = Vec::new();
     let mut initial_bytes = 0;
     let mut peaks = Vec::new();
+    let mut plain = Vec::new();
+    let mut plain_bytes = 0;
     for r in 0..runs {
         let (secs, _) = raw_fetch(&dovecot).await?;
         raw.push(secs);
         let dir = work.path().join(format!("initial-{r}"));
-        write_profile(&dir, &dovecot)?;
+        write_profile(&dir, &dovecot, true)?;
         let run = run_child(&dir)?;
         if run.summary.new != messages {
             bail!("initial sync cached {} of {messages}", run.summary.new);
@@ -139,6 +143,13 @@ async fn bench(messages: u64, runs: usize) -> Result<()> {
         eprintln!("   run {r}: raw {secs:.2} s, satchel {:.2} s (wall {:.2?})", run.summary.seconds, run.wall);
         initial.push(run.summary.seconds);
         initial_bytes = run.summary.bytes_in;
+        peaks.push(run.peak_rss_kib as f64 / 1024.0);
+        let dir = work.path().join(format!("uncompressed-{r}"));
+        write_profile(&dir, &dovecot, false)?;
+        let run = run_child(&dir)?;
+        eprintln!("          satchel without COMPRESS {:.2} s", run.summary.seconds);
+        plain.push(run.summary.seconds);
+        plain_bytes = run.summary.bytes_in;
         peaks.push(run.peak_rss_kib as f64 / 1024.0);
     }
     let peak = median(peaks);
@@ -182,8 +193,11 @@ async fn bench(messages: u64, runs: usize) -> Result<()> {
     println!("| initial header sync | {init_m:.2} s |");
     println!("| raw pipelined UID FETCH of the same items (reference) | {raw_m:.2} s |");
     println!("| ratio satchel / raw (target <= 1.5) | {:.2} |", init_m / raw_m);
+    let plain_m = median(plain);
+    println!("| initial header sync without COMPRESS | {plain_m:.2} s (ratio {:.2}) |", plain_m / raw_m);
+    println!("| bytes received without COMPRESS | {:.1} MiB |", plain_bytes as f64 / 1048576.0);
     println!("| bytes received, initial sync (COMPRESS=DEFLATE) | {:.1} MiB |", initial_bytes as f64 / 1048576.0);
-    println!("| peak RSS of the syncing process | {peak:.0} MiB |");
+    println!("| peak RSS of a syncing process (median) | {peak:.0} MiB |");
     println!("| resync, no change | {:.0} ms, {} bytes |", median(nochange) * 1000.0, nochange_bytes);
     println!(
         "| resync after 100 flag changes + 10 expunges (QRESYNC) | {:.0} ms, {:.0} bytes |",
