@@ -40,6 +40,11 @@ impl Cache {
         let mut conn = self.write()?;
         let tx = conn.transaction().context("starting a batch")?;
         let mut counts = CommitCounts::default();
+        // Rows inserted below get ids above this (INTEGER PRIMARY KEY takes
+        // max+1); rows updated on a UID conflict keep theirs.
+        let before: i64 = tx
+            .query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| r.get(0))
+            .context("reading the last message id")?;
         {
             let mut insert = tx
                 .prepare_cached(
@@ -89,6 +94,7 @@ impl Cache {
                 counts.inserted += 1;
             }
         }
+        index_for_search(&tx, before)?;
         tx.execute(
             "UPDATE mailboxes SET synced_uidnext = max(synced_uidnext, ?2) WHERE id = ?1",
             params![mailbox_id, uidnext],
@@ -199,6 +205,19 @@ impl Reader {
     pub fn message_headers(&self, mailbox_id: i64) -> Result<Vec<MessageHeader>> {
         message_headers(&self.conn, mailbox_id)
     }
+}
+
+/// Adds the messages with ids above `after` to the full-text index, in one
+/// statement (so FTS5 builds one segment per batch, not one per row).
+pub(crate) fn index_for_search(tx: &Transaction<'_>, after: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO messages_fts (rowid, subject, addresses, body)
+         SELECT id, subject, from_addr || ' ' || to_addr || ' ' || cc || ' ' || bcc, ''
+           FROM messages WHERE id > ?1",
+        params![after],
+    )
+    .context("indexing new messages for search")?;
+    Ok(())
 }
 
 fn apply_changes(

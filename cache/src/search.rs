@@ -57,3 +57,42 @@ mod tests {
         assert_eq!(fts_query(" \" "), None);
     }
 }
+
+#[cfg(test)]
+mod index_tests {
+    use crate::{Cache, CacheError, MailboxServerInfo, NewMessage};
+
+    #[test]
+    fn new_messages_are_searchable_once_even_when_a_batch_is_replayed() -> crate::Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| CacheError::NoSuchMailbox(e.to_string()))?;
+        let cache = Cache::open(&dir.path().join("c.sqlite"))?;
+        let account = cache.ensure_account("a", "a@example.test")?;
+        let info = MailboxServerInfo {
+            name: "INBOX".into(),
+            delimiter: None,
+            attributes: vec![],
+            special_use: None,
+            subscribed: true,
+        };
+        cache.replace_folder_list(account.id, &[info])?;
+        let inbox = cache.mailbox_by_name(account.id, "INBOX")?;
+        let batch: Vec<NewMessage> = (1..=3)
+            .map(|uid| NewMessage {
+                uid,
+                subject: format!("Zugfahrt nach München {uid}"),
+                from: "Erika <erika@example.test>".into(),
+                ..NewMessage::default()
+            })
+            .collect();
+        cache.commit_new_messages(inbox.id, &batch, 4)?;
+        cache.commit_new_messages(inbox.id, &batch, 4)?; // an interrupted batch, run again
+        let reader = cache.reader()?;
+        assert_eq!(reader.search(account.id, "munchen", 10)?.len(), 3, "diacritics folded");
+        assert_eq!(reader.search(account.id, "erika zug", 10)?.len(), 3, "address and subject");
+        assert_eq!(reader.search(account.id, "nothing", 10)?.len(), 0);
+        assert_eq!(cache.message_count(inbox.id)?, 3);
+        cache.apply_server_changes(inbox.id, &[], &[2], None)?;
+        assert_eq!(reader.search(account.id, "zugfahrt", 10)?.len(), 2, "expunged ones leave the index");
+        Ok(())
+    }
+}

@@ -148,15 +148,92 @@ impl<'a> Command<'a> {
     }
 
     fn read_error(&self, e: std::io::Error) -> CoreError {
-        match e.kind() {
-            std::io::ErrorKind::UnexpectedEof
-            | std::io::ErrorKind::ConnectionReset
-            | std::io::ErrorKind::ConnectionAborted
-            | std::io::ErrorKind::BrokenPipe => {
-                CoreError::ConnectionLost(format!("reading the answer to {}", self.name))
+        read_error(&self.name, e)
+    }
+}
+
+/// Several commands in flight at once, answered in order (as IMAP servers
+/// answer commands that are not run concurrently). Used to keep the server
+/// busy across FETCH batches instead of waiting a round trip between them.
+pub struct Pipeline<'a> {
+    session: &'a mut Session,
+    in_flight: std::collections::VecDeque<(RequestId, String)>,
+}
+
+/// What [`Pipeline::next`] read.
+pub enum Event<T> {
+    /// An untagged response, passed through the caller's reader.
+    Untagged(T),
+    /// The oldest command in flight completed (OK or not: check `ok`).
+    Done(Completion),
+}
+
+impl<'a> Pipeline<'a> {
+    pub fn new(session: &'a mut Session) -> Pipeline<'a> {
+        Pipeline { session, in_flight: std::collections::VecDeque::new() }
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    pub async fn send(&mut self, command: &str) -> Result<()> {
+        let name = command_name(command);
+        let tag = self.session.run_command(command).await.map_err(|e| map_send_error(&name, e))?;
+        self.in_flight.push_back((tag, name));
+        Ok(())
+    }
+
+    pub async fn next<T>(&mut self, read: impl FnOnce(&Response<'_>) -> T) -> Result<Event<T>> {
+        let Some((oldest, name)) = self.in_flight.front().cloned() else {
+            return Err(CoreError::protocol("pipeline", "read with no command in flight"));
+        };
+        loop {
+            let received = tokio::time::timeout(RESPONSE_TIMEOUT, self.session.read_response()).await;
+            let response = match received {
+                Err(_) => {
+                    return Err(CoreError::ConnectionLost(format!(
+                        "waiting {} s for the answer to {name}",
+                        RESPONSE_TIMEOUT.as_secs()
+                    )));
+                }
+                Ok(Err(e)) => return Err(read_error(&name, e)),
+                Ok(Ok(None)) => return Err(CoreError::ConnectionLost(format!("reading the answer to {name}"))),
+                Ok(Ok(Some(r))) => r,
+            };
+            match response.parsed() {
+                Response::Done { tag, status, outcome } if *tag == oldest => {
+                    self.in_flight.pop_front();
+                    return Ok(Event::Done(Completion {
+                        ok: *status == Status::Ok,
+                        status: format!("{status:?}").to_uppercase(),
+                        code: outcome.code.as_ref().map(completion_code),
+                        text: outcome.information.as_deref().unwrap_or("").to_string(),
+                    }));
+                }
+                Response::Done { .. } => {
+                    return Err(CoreError::protocol(
+                        format!("reading the answer to {name}"),
+                        "the server completed commands out of order",
+                    ));
+                }
+                Response::Data { status: Status::Bye, outcome } => {
+                    let text = outcome.information.as_deref().unwrap_or("").to_string();
+                    return Err(CoreError::ConnectionLost(format!("running {name} (server said BYE: {text})")));
+                }
+                other => return Ok(Event::Untagged(read(other))),
             }
-            _ => CoreError::protocol(format!("reading the answer to {}", self.name), e.to_string()),
         }
+    }
+}
+
+fn read_error(name: &str, e: std::io::Error) -> CoreError {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof
+        | std::io::ErrorKind::ConnectionReset
+        | std::io::ErrorKind::ConnectionAborted
+        | std::io::ErrorKind::BrokenPipe => CoreError::ConnectionLost(format!("reading the answer to {name}")),
+        _ => CoreError::protocol(format!("reading the answer to {name}"), e.to_string()),
     }
 }
 

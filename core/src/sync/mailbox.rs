@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::plan::{self, FlagStep, ServerState};
 use super::{Progress, decode, folders};
-use crate::imap::{Command, Connection, SyncMode, quote, uidset, utf7};
+use crate::imap::{Command, Connection, Event, Pipeline, SyncMode, quote, uidset, utf7};
 use crate::{CoreError, Result};
 
 /// UIDs per FETCH command when fetching new messages. Each batch is one
@@ -74,7 +74,9 @@ pub async fn sync_mailbox(
     let id = mailbox.id;
     let cached = mailbox.sync;
     let wire_name = quote(&utf7::encode(&mailbox.name));
+    let started = std::time::Instant::now();
     let cached_count = db(cache, move |c| c.message_count(id)).await?;
+    tracing::debug!(folder = %mailbox.name, ms = started.elapsed().as_millis() as u64, "counted");
 
     // A STATUS round trip is cheaper than SELECT when nothing changed.
     if conn.mode != SyncMode::Plain && cached.modseq.is_some() {
@@ -111,6 +113,7 @@ pub async fn sync_mailbox(
         })?;
     }
 
+    tracing::debug!(folder = %mailbox.name, ms = started.elapsed().as_millis() as u64, "selected");
     let plan = plan::plan(conn.mode, &cached, cached_count, &selected, qresync_sent);
     if let Some(uv) = plan.reset_to {
         let removed = db(cache, move |c| c.reset_mailbox(id, uv)).await?;
@@ -143,6 +146,7 @@ pub async fn sync_mailbox(
         }
     }
 
+    tracing::debug!(folder = %mailbox.name, ms = started.elapsed().as_millis() as u64, "flags applied");
     if let Some((first, last)) = plan.fetch_new {
         fetch_new(conn, cache, mailbox, first, last, plan.modseq, stats, progress).await?;
     }
@@ -154,6 +158,7 @@ pub async fn sync_mailbox(
         }
     }
 
+    tracing::debug!(folder = %mailbox.name, ms = started.elapsed().as_millis() as u64, "done");
     db(cache, move |c| {
         c.record_server_status(id, selected.uidvalidity, selected.uidnext, selected.highestmodseq)
     })
@@ -256,8 +261,10 @@ fn fetch_or_vanished(response: &Response<'_>) -> FetchItem {
     }
 }
 
-/// Fetches UIDs `first..=last` in batches; each batch commits with
-/// `synced_uidnext` just past its range, while the next batch is read.
+/// Fetches UIDs `first..=last` in batches, two FETCH commands in flight so
+/// the server never waits for us; each batch commits (on the blocking pool,
+/// while the next is read) with `synced_uidnext` just past its range.
+#[allow(clippy::too_many_arguments)]
 async fn fetch_new(
     conn: &mut Connection,
     cache: &Arc<Cache>,
@@ -274,53 +281,76 @@ async fn fetch_new(
     } else {
         "(UID FLAGS MODSEQ INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (REFERENCES)])"
     };
-    let mut pending: Option<JoinHandle<satchel_cache::Result<CommitCounts>>> = None;
-    let mut start = first;
-    let mut span = BATCH_UIDS;
     let expected = u64::from(last - first + 1);
-    let mut fetched: u64 = 0;
-    while start <= last {
-        let end = start.saturating_add(span - 1).min(last);
-        let command = format!("UID FETCH {start}:{end} {items}");
-        let mut batch: Vec<NewMessage> = Vec::with_capacity(span.min(BATCH_UIDS * 2) as usize);
+    let mut pending: Option<JoinHandle<satchel_cache::Result<CommitCounts>>> = None;
+    // Ranges in flight, oldest first, each with the messages read for it.
+    let mut batches: std::collections::VecDeque<(u32, u32, Vec<NewMessage>)> = Default::default();
+    let mut next_start = Some(first);
+    let mut span = BATCH_UIDS;
+    let (mut waited_for_commits, started) = (std::time::Duration::ZERO, std::time::Instant::now());
+    let mut pipe = Pipeline::new(&mut conn.session);
+    loop {
+        // Keep two batches in flight while there is work left.
+        while pipe.in_flight() < 2
+            && let Some(start) = next_start
         {
-            let mut cmd = Command::start(&mut conn.session, &command).await?;
-            while let Some(m) = cmd.next(new_message).await? {
-                // `UID FETCH a:b` may answer a message outside a:b (RFC 3501
-                // "*" semantics on some servers): keep only what we asked.
-                if let Some(m) = m.filter(|m| (start..=end).contains(&m.uid)) {
-                    batch.push(m);
+            let end = start.saturating_add(span - 1).min(last);
+            pipe.send(&format!("UID FETCH {start}:{end} {items}")).await?;
+            batches.push_back((start, end, Vec::with_capacity(span.min(BATCH_UIDS * 2) as usize)));
+            next_start = if end >= last { None } else { Some(end + 1) };
+        }
+        if pipe.in_flight() == 0 {
+            break;
+        }
+        match pipe.next(new_message).await? {
+            // A server may answer `a:b` with a message outside it ("*"
+            // semantics): keep only what some batch asked for.
+            Event::Untagged(Some(m)) => {
+                if let Some(b) = batches.iter_mut().find(|(s, e, _)| (*s..=*e).contains(&m.uid)) {
+                    b.2.push(m);
                 }
             }
-            cmd.finish().await?;
-        }
-        fetched += u64::from(end - start + 1);
-        let got = batch.len() as u32;
-        // Wait for the previous commit before starting this one: one writer,
-        // and at most two batches in memory.
-        stats.add(join(pending.take()).await?);
-        let cache2 = cache.clone();
-        let uidnext = end.saturating_add(1);
-        pending = Some(tokio::task::spawn_blocking(move || {
-            let counts = cache2.commit_new_messages(id, &batch, uidnext)?;
-            if let Some(m) = modseq {
-                // First sync: the batch was read after SELECT, so its flags
-                // are at least as new as HIGHESTMODSEQ then.
-                cache2.apply_server_changes(id, &[], &[], Some(m))?;
+            Event::Untagged(None) => {}
+            Event::Done(done) => {
+                let Some((start, end, batch)) = batches.pop_front() else { break };
+                if !done.ok {
+                    return Err(CoreError::Command { command: "UID FETCH".into(), status: done.status, text: done.text });
+                }
+                let got = batch.len() as u32;
+                // One writer and at most three batches in memory: wait for
+                // the previous commit before handing over this one.
+                let wait_started = std::time::Instant::now();
+                stats.add(join(pending.take()).await?);
+                waited_for_commits += wait_started.elapsed();
+                let cache2 = cache.clone();
+                let uidnext = end.saturating_add(1);
+                pending = Some(tokio::task::spawn_blocking(move || {
+                    let counts = cache2.commit_new_messages(id, &batch, uidnext)?;
+                    if let Some(m) = modseq {
+                        // First sync: the batch was read after SELECT, so its
+                        // flags are at least as new as HIGHESTMODSEQ then.
+                        cache2.apply_server_changes(id, &[], &[], Some(m))?;
+                    }
+                    Ok(counts)
+                }));
+                let done_uids = u64::from(end - first + 1).min(expected);
+                progress(Progress::Fetched { folder: mailbox.name.clone(), done: done_uids, total: expected });
+                // Sparse UIDs (after many expunges): widen the next ranges.
+                if got < (end - start + 1) / 4 && span < BATCH_UIDS * 64 {
+                    span *= 2;
+                }
             }
-            Ok(counts)
-        }));
-        progress(Progress::Fetched { folder: mailbox.name.clone(), done: fetched.min(expected), total: expected });
-        // Sparse UIDs (after many expunges): widen the range.
-        if got < span / 4 && span < BATCH_UIDS * 64 {
-            span *= 2;
         }
-        start = match end.checked_add(1) {
-            Some(s) => s,
-            None => break,
-        };
     }
+    let wait_started = std::time::Instant::now();
     stats.add(join(pending.take()).await?);
+    waited_for_commits += wait_started.elapsed();
+    tracing::debug!(
+        folder = %mailbox.name,
+        total_ms = started.elapsed().as_millis() as u64,
+        waiting_for_commits_ms = waited_for_commits.as_millis() as u64,
+        "fetched new messages"
+    );
     Ok(())
 }
 

@@ -42,6 +42,12 @@ fn main() -> Result<()> {
 
 /// One sync in a process of its own, so its peak RSS is its own.
 async fn child_sync(profile: &Path) -> Result<()> {
+    if std::env::var_os("SATCHEL_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("SATCHEL_LOG"))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let profile = Profile::in_dir(profile);
     let config: Config = profile.load()?;
     let account = config.pick_account(None)?.clone();
@@ -66,6 +72,9 @@ fn run_child(profile: &Path) -> Result<Run> {
     let wall = started.elapsed();
     if !out.status.success() {
         bail!("sync failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    if std::env::var_os("SATCHEL_LOG").is_some() {
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let n = |k: &str| v[k].as_u64().unwrap_or(0);
@@ -125,6 +134,15 @@ async fn bench(messages: u64, runs: usize) -> Result<()> {
     raw_fetch(&dovecot).await?;
 
     let work = tempfile::tempdir()?;
+    // `--hold SECS`: leave the server up with a ready profile, for profiling
+    // a sync by hand (`bench child-sync DIR` under perf).
+    if let Some(secs) = std::env::args().position(|a| a == "--hold").and_then(|i| std::env::args().nth(i + 1)) {
+        let dir = work.path().join("held");
+        write_profile(&dir, &dovecot, true)?;
+        println!("profile ready: {}", dir.display());
+        tokio::time::sleep(Duration::from_secs(secs.parse().unwrap_or(600))).await;
+        return Ok(());
+    }
     let mut raw = Vec::new();
     let mut initial = Vec::new();
     let mut initial_bytes = 0;
