@@ -106,6 +106,14 @@ impl Cache {
         mailbox_by_name(&*self.write()?, account_id, name)
     }
 
+    pub fn mailbox_by_id(&self, id: i64) -> Result<Mailbox> {
+        self.write()?
+            .query_row(&format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = ?1"), params![id], mailbox_from_row)
+            .optional()
+            .context("looking up a folder")?
+            .ok_or_else(|| CacheError::NoSuchMailbox(format!("#{id}")))
+    }
+
     /// Makes the cached folder list equal to the server's `listed` folders:
     /// new ones are added, gone ones removed with their messages (a rename
     /// on the server shows up as one of each), the rest updated. One

@@ -37,6 +37,16 @@ pub enum CoreError {
     Command { command: String, status: String, text: String },
     #[error("IMAP {context}: {message}")]
     Protocol { context: String, message: String },
+    /// A response our IMAP parser could not read (servers build some
+    /// BODYSTRUCTUREs of malformed mail badly). The session is unusable after
+    /// it; sync reconnects and fetches that batch message by message.
+    #[error("IMAP {context}: unreadable response from the server: {detail}")]
+    Unparsable {
+        context: String,
+        detail: String,
+        /// The mailbox and UID range being fetched, when known.
+        batch: Option<(i64, u32, u32)>,
+    },
     #[error("no folder named {0:?} on this account")]
     NoSuchFolder(String),
     #[error(transparent)]

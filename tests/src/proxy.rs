@@ -11,6 +11,8 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub struct CuttingProxy {
     pub port: u16,
+    /// Rewrites done so far (see [`CuttingProxy::rewriting`]).
+    pub rewrites: Arc<AtomicU64>,
     /// Connections cut so far.
     pub cuts: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
@@ -20,21 +22,33 @@ impl CuttingProxy {
     /// Forwards 127.0.0.1:`port` to 127.0.0.1:`target`; each connection is
     /// closed once `cut_after` bytes came from the server.
     pub async fn start(target: u16, cut_after: u64) -> Result<CuttingProxy> {
+        Self::spawn(target, cut_after, None).await
+    }
+
+    /// Forwards everything, but replaces `from` with `to` in what the server
+    /// sends (plaintext connections only): a server that sends something
+    /// our parser cannot read.
+    pub async fn rewriting(target: u16, from: &[u8], to: &[u8]) -> Result<CuttingProxy> {
+        Self::spawn(target, u64::MAX, Some((from.to_vec(), to.to_vec()))).await
+    }
+
+    async fn spawn(target: u16, cut_after: u64, rewrite: Option<(Vec<u8>, Vec<u8>)>) -> Result<CuttingProxy> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let cuts = Arc::new(AtomicU64::new(0));
-        let cuts2 = cuts.clone();
+        let rewrites = Arc::new(AtomicU64::new(0));
+        let (cuts2, rewrites2) = (cuts.clone(), rewrites.clone());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let cuts = cuts2.clone();
+                let (cuts, rewrites, rewrite) = (cuts2.clone(), rewrites2.clone(), rewrite.clone());
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(("127.0.0.1", target)).await {
-                        let _ = forward(client, server, cut_after, cuts).await;
+                        let _ = forward(client, server, cut_after, cuts, rewrite, rewrites).await;
                     }
                 });
             }
         });
-        Ok(CuttingProxy { port, cuts, task })
+        Ok(CuttingProxy { port, rewrites, cuts, task })
     }
 }
 
@@ -44,7 +58,14 @@ impl Drop for CuttingProxy {
     }
 }
 
-async fn forward(client: TcpStream, server: TcpStream, cut_after: u64, cuts: Arc<AtomicU64>) -> Result<()> {
+async fn forward(
+    client: TcpStream,
+    server: TcpStream,
+    cut_after: u64,
+    cuts: Arc<AtomicU64>,
+    rewrite: Option<(Vec<u8>, Vec<u8>)>,
+    rewrites: Arc<AtomicU64>,
+) -> Result<()> {
     let (mut cr, mut cw) = client.into_split();
     let (mut sr, mut sw) = server.into_split();
     let up = tokio::spawn(async move {
@@ -52,13 +73,45 @@ async fn forward(client: TcpStream, server: TcpStream, cut_after: u64, cuts: Arc
     });
     let mut passed: u64 = 0;
     let mut buf = vec![0u8; 16 * 1024];
+    // Bytes held back because they may be the start of `from`.
+    let mut carry: Vec<u8> = Vec::new();
     loop {
         let n = sr.read(&mut buf).await?;
         if n == 0 {
+            cw.write_all(&carry).await?;
             break;
         }
+        let chunk: Vec<u8> = match &rewrite {
+            None => buf[..n].to_vec(),
+            Some((from, to)) => {
+                carry.extend_from_slice(&buf[..n]);
+                let mut out = Vec::with_capacity(carry.len());
+                let mut i = 0;
+                while i + from.len() <= carry.len() {
+                    if carry[i..].starts_with(from) {
+                        out.extend_from_slice(to);
+                        rewrites.fetch_add(1, Ordering::Relaxed);
+                        i += from.len();
+                    } else {
+                        out.push(carry[i]);
+                        i += 1;
+                    }
+                }
+                // Hold back only a tail that could begin `from`; send the rest
+                // now (a greeting must not wait for more bytes).
+                let tail = &carry[i..];
+                let keep = (1..=tail.len().min(from.len().saturating_sub(1)))
+                    .rev()
+                    .find(|k| from.starts_with(&tail[tail.len() - k..]))
+                    .unwrap_or(0);
+                out.extend_from_slice(&tail[..tail.len() - keep]);
+                carry.drain(..carry.len() - keep);
+                out
+            }
+        };
+        let n = chunk.len();
         let allowed = (cut_after.saturating_sub(passed) as usize).min(n);
-        cw.write_all(&buf[..allowed]).await?;
+        cw.write_all(&chunk[..allowed]).await?;
         passed += allowed as u64;
         if passed >= cut_after {
             cuts.fetch_add(1, Ordering::Relaxed);

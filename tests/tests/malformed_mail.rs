@@ -95,3 +95,42 @@ async fn malformed_and_corpus_mail_syncs_with_sensible_subjects() -> anyhow::Res
     assert_eq!(long, Some("long ".len() * 3000 - 1), "a 15 KB subject survives whole");
     Ok(())
 }
+
+/// A server answer our parser cannot read (as servers produce for some
+/// malformed mail) must not stall the folder: the batch is fetched again
+/// message by message, and the unreadable one is cached from its header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_fetch_answer_is_salvaged_not_skipped() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    for n in 0..40u64 {
+        let mut raw = satchel_tests::mail::message(n, 3);
+        if n == 17 {
+            raw = b"From: x@example.test\r\nSubject: BREAKME please\r\nMessage-ID: <breakme@example.test>\r\n\r\nbody\r\n".to_vec();
+        }
+        peer.append("INBOX", None, &raw).await?;
+    }
+    // Through a proxy that corrupts that message's ENVELOPE on the wire.
+    let proxy = satchel_tests::CuttingProxy::rewriting(dovecot.imap_port, b"\"BREAKME please\"", b"\"BREAKME\" )(").await?;
+    let mut account = dovecot.account("alice");
+    account.imap.security = satchel_core::config::Security::Plain;
+    account.imap.allow_plaintext = true;
+    account.imap.compress = false;
+    account.imap.port = proxy.port;
+    let (_dir, cache) = temp_cache()?;
+    let summary = sync(&cache, &account).await?;
+    assert!(proxy.rewrites.load(std::sync::atomic::Ordering::Relaxed) >= 1, "the corruption happened");
+    assert_eq!(summary.new, 40);
+    assert_eq!(summary.header_only, 1);
+    assert_eq!(assert_cache_equals_server(&cache, &account, "INBOX", &mut peer).await?, 40);
+    let acc = cache.ensure_account(&account.name, &account.email)?;
+    let inbox = cache.mailbox_by_name(acc.id, "INBOX")?;
+    let broken = cache.message_headers(inbox.id)?.into_iter().find(|h| h.uid == Some(18));
+    let broken = broken.expect("uid 18 cached");
+    assert_eq!(broken.subject, "BREAKME please");
+    assert_eq!(broken.message_id.as_deref(), Some("<breakme@example.test>"));
+    // And the next sync is an ordinary, quiet one.
+    let again = sync(&cache, &account).await?;
+    assert_eq!((again.new, again.header_only), (0, 0));
+    Ok(())
+}

@@ -233,7 +233,19 @@ fn read_error(name: &str, e: std::io::Error) -> CoreError {
         | std::io::ErrorKind::ConnectionReset
         | std::io::ErrorKind::ConnectionAborted
         | std::io::ErrorKind::BrokenPipe => CoreError::ConnectionLost(format!("reading the answer to {name}")),
-        _ => CoreError::protocol(format!("reading the answer to {name}"), e.to_string()),
+        _ => {
+            let text = e.to_string();
+            // async-imap reports a parser failure as "<nom error> during
+            // parsing of <the whole buffer>": keep the error short (the buffer
+            // may hold someone's mail) and say what it was.
+            if let Some(at) = text.find(" during parsing of ") {
+                let start = &text[at + " during parsing of ".len()..];
+                let detail: String = start.chars().take(120).collect();
+                CoreError::Unparsable { context: format!("reading the answer to {name}"), detail, batch: None }
+            } else {
+                CoreError::protocol(format!("reading the answer to {name}"), text)
+            }
+        }
     }
 }
 

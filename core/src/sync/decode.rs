@@ -399,3 +399,94 @@ mod format_tests {
         assert_eq!(super::format_date(1709629200), "2024-03-05T09:00:00Z");
     }
 }
+
+/// A new message from a FETCH of `UID FLAGS INTERNALDATE RFC822.SIZE
+/// BODY.PEEK[HEADER]`: the fallback when the server's ENVELOPE or
+/// BODYSTRUCTURE of a message cannot be read. The header is a literal, which
+/// always parses; mail-parser reads the fields. No part tree: bodies are
+/// then fetched whole when opened.
+pub fn from_header(attrs: &[AttributeValue<'_>]) -> Option<NewMessage> {
+    let mut m = NewMessage::default();
+    let mut uid = None;
+    let mut header: Option<&[u8]> = None;
+    for a in attrs {
+        match a {
+            AttributeValue::Uid(u) => uid = Some(*u),
+            AttributeValue::ModSeq(v) => m.modseq = Some(*v),
+            AttributeValue::Flags(f) => m.flags = Flags::from_imap(f.iter().map(|s| s.as_ref())),
+            AttributeValue::InternalDate(d) => m.internal_date = parse_internal_date(d),
+            AttributeValue::Rfc822Size(s) => m.size = *s,
+            AttributeValue::BodySection { data: Some(data), .. } => header = Some(data.as_ref()),
+            _ => {}
+        }
+    }
+    m.uid = uid?;
+    if let Some(parsed) = header.and_then(|h| MessageParser::new().parse_headers(h)) {
+        m.subject = clean_text(parsed.subject().unwrap_or(""));
+        if let Some(d) = parsed.date().filter(|d| d.is_valid()) {
+            m.sort_date = d.to_timestamp();
+        }
+        let list = |a: Option<&mail_parser::Address<'_>>| -> String {
+            let Some(a) = a else { return String::new() };
+            a.iter()
+                .filter_map(|x| {
+                    let addr = x.address()?;
+                    Some(match x.name().map(clean_text).filter(|n| !n.is_empty() && n != addr) {
+                        Some(name) => format!("{name} <{addr}>"),
+                        None => addr.to_string(),
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        m.from = list(parsed.from());
+        m.sender = list(parsed.sender());
+        m.reply_to = list(parsed.reply_to());
+        m.to = list(parsed.to());
+        m.cc = list(parsed.cc());
+        m.bcc = list(parsed.bcc());
+        m.message_id = parsed.message_id().map(|id| format!("<{id}>"));
+        let ids = |v: &mail_parser::HeaderValue<'_>| -> Option<String> {
+            let list: Vec<String> = match v {
+                mail_parser::HeaderValue::Text(t) => vec![format!("<{t}>")],
+                mail_parser::HeaderValue::TextList(l) => l.iter().map(|t| format!("<{t}>")).collect(),
+                _ => Vec::new(),
+            };
+            (!list.is_empty()).then(|| list.join(" "))
+        };
+        m.in_reply_to = ids(parsed.in_reply_to());
+        m.references = ids(parsed.references());
+    } else if let Some(h) = header {
+        m.subject = clean_text(&header_value(h, "subject").unwrap_or_default());
+    }
+    if m.sort_date == 0 {
+        m.sort_date = m.internal_date.unwrap_or(0);
+    }
+    Some(m)
+}
+
+#[cfg(test)]
+mod header_tests {
+    use async_imap::imap_proto::AttributeValue;
+    use std::borrow::Cow;
+
+    #[test]
+    fn decodes_a_message_from_its_header_alone() {
+        let header = b"From: =?utf-8?q?K=C3=A4the?= <k@example.test>\r\nTo: a@example.test, B <b@example.test>\r\nSubject: =?utf-8?B?SGFsbMO2?=\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <x@y>\r\nReferences: <a@b> <c@d>\r\n\r\n";
+        let attrs = vec![
+            AttributeValue::Uid(7),
+            AttributeValue::Flags(vec![Cow::Borrowed("\\Seen")]),
+            AttributeValue::Rfc822Size(1234),
+            AttributeValue::BodySection { section: None, index: None, data: Some(Cow::Borrowed(&header[..])) },
+        ];
+        let m = super::from_header(&attrs).unwrap_or_default();
+        assert_eq!(m.uid, 7);
+        assert_eq!(m.subject, "Hallö");
+        assert_eq!(m.from, "Käthe <k@example.test>");
+        assert_eq!(m.to, "a@example.test, B <b@example.test>");
+        assert_eq!(m.sort_date, 1704103200);
+        assert_eq!(m.message_id.as_deref(), Some("<x@y>"));
+        assert_eq!(m.references.as_deref(), Some("<a@b> <c@d>"));
+        assert!(m.flags.has(satchel_cache::SystemFlag::Seen));
+    }
+}

@@ -302,7 +302,20 @@ async fn fetch_new(
         if pipe.in_flight() == 0 {
             break;
         }
-        match pipe.next(new_message).await? {
+        let event = pipe.next(new_message).await.map_err(|e| match e {
+            // Say which batch could not be read, so it can be salvaged.
+            CoreError::Unparsable { context, detail, .. } => CoreError::Unparsable {
+                context,
+                detail,
+                batch: batches.front().map(|(s, e, _)| (id, *s, *e)),
+            },
+            other => other,
+        });
+        if event.is_err() {
+            // Commit what the previous batch read before giving up on this one.
+            stats.add(join(pending.take()).await?);
+        }
+        match event? {
             // A server may answer `a:b` with a message outside it ("*"
             // semantics): keep only what some batch asked for.
             Event::Untagged(Some(m)) => {

@@ -4,6 +4,7 @@ pub mod decode;
 mod folders;
 mod mailbox;
 pub mod plan;
+mod salvage;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +27,8 @@ pub enum Progress {
     Folder { name: String, index: usize, total: usize },
     Fetched { folder: String, done: u64, total: u64 },
     Retrying { attempt: u32, error: String },
+    /// A batch the parser could not read was fetched message by message.
+    Salvaged { folder_id: i64, first: u32, last: u32, header_only: u64 },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -46,9 +49,17 @@ pub struct SyncSummary {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub seconds: f64,
+    /// Messages whose structure the server described unreadably; they are
+    /// cached from their raw header.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub header_only: u64,
     /// Folders the server refused (e.g. deleted meanwhile), with its words.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Syncs one account: folder list, then every selectable folder (or just
@@ -64,9 +75,20 @@ pub async fn sync_account(
     let started = Instant::now();
     let mut summary = SyncSummary::default();
     let mut attempt = 0;
+    let mut salvaged = 0;
     loop {
         let result = sync_once(cache, account, password, options, progress, &mut summary).await;
         match result {
+            // Each salvage moves the folder's sync state past the bad batch,
+            // so this ends; the bound is a guard against a server that keeps
+            // answering garbage.
+            Err(CoreError::Unparsable { batch: Some((folder_id, first, last)), .. }) if salvaged < 100 => {
+                salvaged += 1;
+                let done = salvage::salvage_batch(account, password, cache, folder_id, first, last).await?;
+                summary.new += done.cached;
+                summary.header_only += done.header_only;
+                progress(Progress::Salvaged { folder_id, first, last, header_only: done.header_only });
+            }
             Err(e) if e.is_connection_lost() && attempt < options.retries => {
                 attempt += 1;
                 progress(Progress::Retrying { attempt, error: e.to_string() });
