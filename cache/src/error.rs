@@ -22,6 +22,10 @@ pub enum CacheError {
     NoSuchAccount(String),
     #[error("no folder named {0:?}")]
     NoSuchMailbox(String),
+    #[error("no message with id {0}")]
+    NoSuchMessage(i64),
+    #[error("message {0} is waiting for the server to give it a UID; sync first")]
+    WaitingForServer(i64),
 }
 
 impl CacheError {

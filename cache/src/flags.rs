@@ -1,7 +1,7 @@
 //! Message flags: the five permanent system flags as bits (so unread counts
 //! are a cheap integer test) and keywords as a sorted list.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SystemFlag {
@@ -34,7 +34,7 @@ impl SystemFlag {
 }
 
 /// The flags of one message.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flags {
     pub system: u32,
     /// Keywords (`$Forwarded`, `Junk`, ...), sorted and without duplicates.
@@ -61,6 +61,35 @@ impl Flags {
         flags.keywords.sort();
         flags.keywords.dedup();
         flags
+    }
+
+    /// Every flag name this set holds (IMAP spelling).
+    pub fn contains(&self, name: &str) -> bool {
+        match name.strip_prefix('\\') {
+            Some(sys) => SystemFlag::ALL
+                .iter()
+                .any(|f| f.imap_name()[1..].eq_ignore_ascii_case(sys) && self.has(*f)),
+            None => self.keywords.iter().any(|k| k == name),
+        }
+    }
+
+    /// Sets or clears one flag by IMAP name.
+    pub fn set(&mut self, name: &str, on: bool) {
+        if let Some(sys) = name.strip_prefix('\\') {
+            if let Some(f) = SystemFlag::ALL.iter().find(|f| f.imap_name()[1..].eq_ignore_ascii_case(sys)) {
+                if on {
+                    self.system |= *f as u32;
+                } else {
+                    self.system &= !(*f as u32);
+                }
+            }
+            return;
+        }
+        self.keywords.retain(|k| k != name);
+        if on {
+            self.keywords.push(name.to_string());
+            self.keywords.sort();
+        }
     }
 
     pub fn has(&self, flag: SystemFlag) -> bool {

@@ -12,6 +12,7 @@ mod mailboxes;
 mod messages;
 mod migrations;
 mod model;
+mod ops;
 mod search;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ pub use error::{CacheError, Result};
 pub use flags::{Flags, SystemFlag};
 pub use mailboxes::FolderListChange;
 pub use messages::{CommitCounts, FlagUpdate};
+pub use ops::{Conflict, Op, OpOutcome, OpRow};
 pub use model::{
     Account, Mailbox, MailboxCounts, MailboxServerInfo, MessageHeader, MessageListItem,
     NewMessage, Page, PageCursor, Part, SyncState,

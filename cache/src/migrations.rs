@@ -115,6 +115,20 @@ END;
     r#"
 DROP TRIGGER messages_fts_insert;
 "#,
+    // 3: conflicts found while replaying offline actions, kept for the user.
+    r#"
+CREATE TABLE conflicts (
+    id              INTEGER PRIMARY KEY,
+    account_id      INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    message_id      INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    mailbox_name    TEXT NOT NULL,
+    uid             INTEGER,
+    subject         TEXT NOT NULL DEFAULT '',
+    kind            TEXT NOT NULL,               -- 'flag', 'gone'
+    detail          TEXT NOT NULL,
+    created_at      INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this build writes.

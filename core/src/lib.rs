@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod demo;
 mod error;
 pub mod imap;
+pub mod replay;
 pub mod sync;
 
 pub use error::{CoreError, Result};

@@ -104,6 +104,14 @@ impl Peer {
         Ok(())
     }
 
+    /// Moves `uids` of `mailbox` to `to` (UID MOVE).
+    pub async fn move_uids(&mut self, mailbox: &str, uids: &str, to: &str) -> Result<()> {
+        self.select(mailbox).await?;
+        self.session.uid_mv(uids, to).await.context("peer UID MOVE")?;
+        self.drain();
+        Ok(())
+    }
+
     /// UID, flags and size of every message in `mailbox`, by UID.
     pub async fn snapshot(&mut self, mailbox: &str) -> Result<Vec<ServerMessage>> {
         self.select(mailbox).await?;

@@ -32,6 +32,8 @@ pub fn folders(cx: &Context, account: Option<String>) -> Result<()> {
 
 #[derive(Serialize)]
 struct ListRow<'a> {
+    /// Stable local id (survives moves and UID changes).
+    id: i64,
     uid: Option<u32>,
     flags: Vec<String>,
     date: String,
@@ -58,6 +60,7 @@ pub fn list(cx: &Context, account: Option<String>, folder: &str, limit: u32) -> 
 
 fn row(m: &MessageListItem) -> ListRow<'_> {
     ListRow {
+        id: m.id,
         uid: m.uid,
         flags: m.flags.to_imap(),
         date: satchel_core::sync::decode::format_date(m.date),

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod account;
+mod actions;
 mod demo;
 mod folders;
 mod sync;
@@ -44,6 +45,33 @@ enum Command {
         #[arg(long)]
         account: Option<String>,
     },
+    /// Add or remove flags of a message (queued; sent at the next sync).
+    Flag {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        add: Vec<String>,
+        #[arg(long)]
+        remove: Vec<String>,
+    },
+    /// Move a message to another folder (queued).
+    Move {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        to: String,
+    },
+    /// Delete a message: to Trash, or for good with --permanent (queued).
+    Delete {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        permanent: bool,
+    },
+    /// Queued actions, with the server's words for failed ones.
+    Pending,
+    /// Conflicts found while sending queued actions.
+    Conflicts,
     /// Messages of a folder, newest first (from the cache only).
     List {
         folder: String,
@@ -79,6 +107,11 @@ pub async fn run(args: Args) -> Result<()> {
         Some(Command::Sync { account, folder }) => sync::run(&cx, account, folder).await,
         Some(Command::Folders { account }) => folders::folders(&cx, account),
         Some(Command::List { folder, account, limit }) => folders::list(&cx, account, &folder, limit),
+        Some(Command::Flag { id, add, remove }) => actions::flag(&cx, id, &add, &remove),
+        Some(Command::Move { id, to }) => actions::move_to(&cx, id, &to),
+        Some(Command::Delete { id, permanent }) => actions::delete(&cx, id, permanent),
+        Some(Command::Pending) => actions::pending(&cx),
+        Some(Command::Conflicts) => actions::conflicts(&cx),
         None => {
             anyhow::bail!(
                 "the desktop window is not built yet; use a subcommand (see `satchel --help`) or `satchel --demo`"

@@ -50,6 +50,9 @@ pub async fn run(cx: &Context, account: Option<String>, folder: Option<String>) 
         human_bytes(summary.bytes_out),
         summary.seconds
     );
+    if summary.replayed + summary.failed_ops > 0 {
+        println!("{} queued actions sent, {} conflicts, {} refused", summary.replayed, summary.conflicts, summary.failed_ops);
+    }
     for e in &summary.errors {
         println!("skipped {e}");
     }

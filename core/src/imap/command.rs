@@ -48,7 +48,7 @@ pub enum CompletionCode {
     Other,
 }
 
-fn completion_code(code: &ResponseCode<'_>) -> CompletionCode {
+pub(crate) fn completion_code(code: &ResponseCode<'_>) -> CompletionCode {
     use async_imap::imap_proto::rfc4315::UidSetMember;
     let uids = |set: &[UidSetMember]| -> Vec<u32> {
         let mut out = Vec::new();

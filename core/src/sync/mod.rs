@@ -2,7 +2,7 @@
 
 pub mod decode;
 mod folders;
-mod mailbox;
+pub(crate) mod mailbox;
 pub mod plan;
 mod salvage;
 
@@ -49,6 +49,12 @@ pub struct SyncSummary {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub seconds: f64,
+    /// Offline actions sent to the server in this sync.
+    pub replayed: u64,
+    /// Conflicts found while replaying (see `satchel conflicts`).
+    pub conflicts: u64,
+    /// Actions the server refused; they stay queued with its words.
+    pub failed_ops: u64,
     /// Messages whose structure the server described unreadably; they are
     /// cached from their raw header.
     #[serde(skip_serializing_if = "is_zero")]
@@ -134,6 +140,11 @@ async fn sync_folders(
     let listed = list_folders(conn).await?;
     let account_id = account_row.id;
     mailbox::db(cache, move |c| c.replace_folder_list(account_id, &listed)).await?;
+    // DESIGN.md step 1: offline actions go first, then the resync sees them.
+    let replayed = crate::replay::replay(conn, cache, account_id).await?;
+    summary.replayed += replayed.replayed;
+    summary.conflicts += replayed.conflicts;
+    summary.failed_ops += replayed.failed;
     let mailboxes = mailbox::db(cache, move |c| c.mailboxes(account_id)).await?;
     let chosen: Vec<_> = match &options.folder {
         Some(f) => {

@@ -1,0 +1,94 @@
+//! Offline actions: `flag`, `move`, `delete`, and the `pending` and
+//! `conflicts` lists. Actions never need the network: they change the cache
+//! at once and queue an op that `satchel sync` sends.
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use super::{Context, print_json};
+
+fn open(cx: &Context, account: Option<&str>) -> Result<(satchel_cache::Cache, i64)> {
+    let config = cx.profile.load()?;
+    let account = config.pick_account(account)?;
+    let cache = cx.profile.open_cache()?;
+    let row = cache.ensure_account(&account.name, &account.email)?;
+    Ok((cache, row.id))
+}
+
+#[derive(Serialize)]
+struct Queued<'a> {
+    queued: &'a str,
+    id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flags: Option<Vec<String>>,
+}
+
+fn report(cx: &Context, q: Queued<'_>) -> Result<()> {
+    if cx.json {
+        return print_json(&q);
+    }
+    println!("queued {} of message {} (sent at the next sync)", q.queued, q.id);
+    Ok(())
+}
+
+pub fn flag(cx: &Context, id: i64, add: &[String], remove: &[String]) -> Result<()> {
+    if add.is_empty() && remove.is_empty() {
+        bail!("give --add FLAG or --remove FLAG");
+    }
+    let (cache, _) = open(cx, None)?;
+    let flags = cache.queue_flags(id, add, remove)?;
+    report(cx, Queued { queued: "flag change", id, flags: Some(flags.to_imap()) })
+}
+
+pub fn move_to(cx: &Context, id: i64, to: &str) -> Result<()> {
+    let (cache, account) = open(cx, None)?;
+    let target = cache.mailbox_by_name(account, to).map_err(|_| satchel_core::CoreError::NoSuchFolder(to.into()))?;
+    cache.queue_move(id, target.id)?;
+    report(cx, Queued { queued: "move", id, flags: None })
+}
+
+pub fn delete(cx: &Context, id: i64, permanent: bool) -> Result<()> {
+    let (cache, account) = open(cx, None)?;
+    if !permanent {
+        // Like Thunderbird: delete moves to Trash; in Trash it deletes for good.
+        let trash = cache.mailboxes(account)?.into_iter().find(|m| m.special_use.as_deref() == Some("\\Trash"));
+        let current = cache.message_mailbox(id)?;
+        if let Some(trash) = trash.filter(|t| t.id != current) {
+            cache.queue_move(id, trash.id)?;
+            return report(cx, Queued { queued: "move to Trash", id, flags: None });
+        }
+    }
+    cache.queue_expunge(id)?;
+    report(cx, Queued { queued: "permanent delete", id, flags: None })
+}
+
+pub fn pending(cx: &Context) -> Result<()> {
+    let (cache, account) = open(cx, None)?;
+    let ops = cache.ops(account)?;
+    if cx.json {
+        return print_json(&ops);
+    }
+    if ops.is_empty() {
+        println!("nothing pending");
+    }
+    for o in ops {
+        let error = o.last_error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default();
+        println!("#{} {} {} in {} (message {:?}){error}", o.id, o.state, o.op.kind(), o.mailbox_name, o.message);
+    }
+    Ok(())
+}
+
+pub fn conflicts(cx: &Context) -> Result<()> {
+    let (cache, account) = open(cx, None)?;
+    let list = cache.conflicts(account)?;
+    if cx.json {
+        return print_json(&list);
+    }
+    if list.is_empty() {
+        println!("no conflicts");
+    }
+    for c in list {
+        println!("{} {} uid {:?} \"{}\": {}", c.kind, c.mailbox, c.uid, c.subject, c.detail);
+    }
+    Ok(())
+}

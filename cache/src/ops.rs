@@ -1,0 +1,323 @@
+//! Offline actions (RFC 4549 "disconnected" mode). Each action is one
+//! transaction: the cached view changes at once and an op row is queued.
+//! The engine replays ops by UID and removes a row only in the transaction
+//! that records the server's answer.
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CacheError, Result, SqlContext};
+use crate::{Cache, Flags};
+
+/// What an op asks of the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Op {
+    /// Change flags of `uid` from `base` (as last known) to `target`.
+    Flags { uid: u32, base: Flags, target: Flags },
+    /// Move `uid` from the op's mailbox to `to_mailbox`.
+    Move { uid: u32, to_mailbox: i64, to_name: String, message_id: Option<String> },
+    /// Delete `uid` for good (\Deleted + UID EXPUNGE of just that UID).
+    Expunge { uid: u32 },
+}
+
+impl Op {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Flags { .. } => "flags",
+            Op::Move { .. } => "move",
+            Op::Expunge { .. } => "expunge",
+        }
+    }
+}
+
+/// A queued op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpRow {
+    pub id: i64,
+    /// The local message it concerns (stable across moves).
+    pub message: Option<i64>,
+    /// The mailbox the op runs in (the source, for a move).
+    pub mailbox_id: i64,
+    pub mailbox_name: String,
+    pub op: Op,
+    /// `pending` or `failed` (kept with the server's words until retried
+    /// or discarded).
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+/// A conflict found during replay, kept for the user to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub id: i64,
+    pub mailbox: String,
+    pub uid: Option<u32>,
+    pub subject: String,
+    pub kind: String,
+    pub detail: String,
+    pub at: i64,
+}
+
+/// What the server's answer does to the cache when an op completes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpOutcome {
+    /// The message's flags as they now are on the server.
+    pub flags: Option<Flags>,
+    /// The message's new UID in its (destination) mailbox.
+    pub new_uid: Option<u32>,
+    /// The message no longer exists anywhere we can tell: drop the row.
+    pub forget_message: bool,
+    /// Conflicts to record: (kind, detail).
+    pub conflicts: Vec<(String, String)>,
+}
+
+struct Target {
+    mailbox_id: i64,
+    account_id: i64,
+    uid: Option<u32>,
+    flags: Flags,
+    message_id: Option<String>,
+}
+
+impl Cache {
+    fn target(conn: &rusqlite::Connection, message: i64) -> Result<Target> {
+        conn.query_row(
+            "SELECT m.mailbox_id, b.account_id, m.uid, m.flags, m.keywords, m.message_id
+               FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.id = ?1",
+            params![message],
+            |r| {
+                let keywords: String = r.get(4)?;
+                Ok(Target {
+                    mailbox_id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    uid: r.get::<_, Option<i64>>(2)?.map(|u| u as u32),
+                    flags: Flags::from_columns(r.get(3)?, &keywords),
+                    message_id: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+        .context("looking up a message")?
+        .ok_or(CacheError::NoSuchMessage(message))
+    }
+
+    fn insert_op(tx: &rusqlite::Transaction<'_>, t: &Target, message: i64, op: &Op) -> Result<i64> {
+        let payload = serde_json::to_string(op)
+            .map_err(|e| CacheError::Json { context: "encoding an op".into(), source: e })?;
+        tx.query_row(
+            "INSERT INTO ops (account_id, kind, message_id, mailbox_id, payload, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            params![t.account_id, op.kind(), message, t.mailbox_id, payload, crate::now_unix()],
+            |r| r.get(0),
+        )
+        .context("queueing an op")
+    }
+
+    /// Adds and removes flags on a message now, and queues the change.
+    pub fn queue_flags(&self, message: i64, add: &[String], remove: &[String]) -> Result<Flags> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().context("starting a flag change")?;
+        let t = Self::target(&tx, message)?;
+        let uid = t.uid.ok_or(CacheError::WaitingForServer(message))?;
+        let mut target = t.flags.clone();
+        for f in add {
+            target.set(f, true);
+        }
+        for f in remove {
+            target.set(f, false);
+        }
+        tx.execute(
+            "UPDATE messages SET flags = ?2, keywords = ?3 WHERE id = ?1",
+            params![message, target.system, target.keywords_column()],
+        )
+        .context("changing flags")?;
+        Self::insert_op(&tx, &t, message, &Op::Flags { uid, base: t.flags.clone(), target: target.clone() })?;
+        tx.commit().context("committing a flag change")?;
+        Ok(target)
+    }
+
+    /// Moves a message to another mailbox of the same account now (it keeps
+    /// its local id; its UID is unknown until the server answers), and
+    /// queues the move.
+    pub fn queue_move(&self, message: i64, to_mailbox: i64) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().context("starting a move")?;
+        let t = Self::target(&tx, message)?;
+        let uid = t.uid.ok_or(CacheError::WaitingForServer(message))?;
+        let (to_account, to_name): (i64, String) = tx
+            .query_row("SELECT account_id, name FROM mailboxes WHERE id = ?1", params![to_mailbox], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .context("looking up the target folder")?
+            .ok_or_else(|| CacheError::NoSuchMailbox(format!("#{to_mailbox}")))?;
+        if to_account != t.account_id {
+            return Err(CacheError::NoSuchMailbox(to_name));
+        }
+        if to_mailbox == t.mailbox_id {
+            return Ok(());
+        }
+        tx.execute("UPDATE messages SET mailbox_id = ?2, uid = NULL WHERE id = ?1", params![message, to_mailbox])
+            .context("moving a message")?;
+        Self::insert_op(&tx, &t, message, &Op::Move { uid, to_mailbox, to_name, message_id: t.message_id.clone() })?;
+        tx.commit().context("committing a move")?;
+        Ok(())
+    }
+
+    /// Deletes a message for good now, and queues the expunge of its UID.
+    pub fn queue_expunge(&self, message: i64) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().context("starting a delete")?;
+        let t = Self::target(&tx, message)?;
+        let uid = t.uid.ok_or(CacheError::WaitingForServer(message))?;
+        Self::insert_op(&tx, &t, message, &Op::Expunge { uid })?;
+        tx.execute("DELETE FROM messages WHERE id = ?1", params![message]).context("deleting a message")?;
+        tx.commit().context("committing a delete")?;
+        Ok(())
+    }
+
+    /// The mailbox a message is in now.
+    pub fn message_mailbox(&self, message: i64) -> Result<i64> {
+        Ok(Self::target(&*self.write()?, message)?.mailbox_id)
+    }
+
+    /// Ops of an account, oldest first (`failed` ones included).
+    pub fn ops(&self, account_id: i64) -> Result<Vec<OpRow>> {
+        let conn = self.write()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT o.id, o.message_id, o.mailbox_id, coalesce(b.name, ''), o.payload, o.state, o.attempts, o.last_error
+                   FROM ops o LEFT JOIN mailboxes b ON b.id = o.mailbox_id
+                  WHERE o.account_id = ?1 ORDER BY o.id",
+            )
+            .context("listing ops")?;
+        let rows = stmt
+            .query_map(params![account_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ))
+            })
+            .context("listing ops")?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .context("reading ops")?;
+        rows.into_iter()
+            .map(|(id, message, mailbox, name, payload, state, attempts, last_error)| {
+                let op = serde_json::from_str(&payload)
+                    .map_err(|e| CacheError::Json { context: format!("reading op {id}"), source: e })?;
+                Ok(OpRow {
+                    id,
+                    message,
+                    mailbox_id: mailbox.unwrap_or(0),
+                    mailbox_name: name,
+                    op,
+                    state,
+                    attempts,
+                    last_error,
+                })
+            })
+            .collect()
+    }
+
+    /// Records the server's answer to ops `done` (several when coalesced)
+    /// and removes them, in one transaction.
+    pub fn finish_ops(&self, done: &[i64], message: Option<i64>, outcome: &OpOutcome) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().context("starting to record an op")?;
+        if let Some(m) = message {
+            let info: Option<(i64, String, String, Option<i64>)> = tx
+                .query_row(
+                    "SELECT b.account_id, b.name, m.subject, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+                      WHERE m.id = ?1",
+                    params![m],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .context("reading the op's message")?;
+            if let Some((account, mailbox, subject, uid)) = info {
+                for (kind, detail) in &outcome.conflicts {
+                    tx.execute(
+                        "INSERT INTO conflicts (account_id, message_id, mailbox_name, uid, subject, kind, detail, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![account, m, mailbox, uid, subject, kind, detail, crate::now_unix()],
+                    )
+                    .context("recording a conflict")?;
+                }
+            }
+            if let Some(f) = &outcome.flags {
+                tx.execute(
+                    "UPDATE messages SET flags = ?2, keywords = ?3 WHERE id = ?1",
+                    params![m, f.system, f.keywords_column()],
+                )
+                .context("recording the server's flags")?;
+            }
+            if let Some(uid) = outcome.new_uid {
+                // Another row may already hold that UID if a sync fetched it
+                // first: keep ours (it carries the local id) and drop that one.
+                tx.execute(
+                    "DELETE FROM messages WHERE uid = ?2 AND id != ?1
+                        AND mailbox_id = (SELECT mailbox_id FROM messages WHERE id = ?1)",
+                    params![m, uid],
+                )
+                .context("removing a duplicate")?;
+                tx.execute("UPDATE messages SET uid = ?2 WHERE id = ?1", params![m, uid])
+                    .context("recording the new UID")?;
+            }
+            if outcome.forget_message {
+                tx.execute("DELETE FROM messages WHERE id = ?1", params![m]).context("forgetting a message")?;
+            }
+        }
+        for id in done {
+            tx.execute("DELETE FROM ops WHERE id = ?1", params![id]).context("removing a finished op")?;
+        }
+        tx.commit().context("committing an op's result")?;
+        Ok(())
+    }
+
+    /// Marks an op failed with the server's words; it stays queued.
+    pub fn fail_op(&self, op: i64, error: &str, permanent: bool) -> Result<()> {
+        self.write()?
+            .execute(
+                "UPDATE ops SET attempts = attempts + 1, last_error = ?2,
+                        state = CASE WHEN ?3 THEN 'failed' ELSE state END WHERE id = ?1",
+                params![op, error, permanent],
+            )
+            .context("recording an op failure")?;
+        Ok(())
+    }
+
+    /// Conflicts recorded for an account, newest first.
+    pub fn conflicts(&self, account_id: i64) -> Result<Vec<Conflict>> {
+        let conn = self.write()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, mailbox_name, uid, subject, kind, detail, created_at FROM conflicts
+                  WHERE account_id = ?1 ORDER BY id DESC",
+            )
+            .context("listing conflicts")?;
+        let rows = stmt
+            .query_map(params![account_id], |r| {
+                Ok(Conflict {
+                    id: r.get(0)?,
+                    mailbox: r.get(1)?,
+                    uid: r.get::<_, Option<i64>>(2)?.map(|u| u as u32),
+                    subject: r.get(3)?,
+                    kind: r.get(4)?,
+                    detail: r.get(5)?,
+                    at: r.get(6)?,
+                })
+            })
+            .context("listing conflicts")?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .context("reading conflicts")?;
+        Ok(rows)
+    }
+}

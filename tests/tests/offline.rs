@@ -1,0 +1,137 @@
+//! Disconnected operation: two machines (two profiles of one account)
+//! change the same mailbox while apart, then converge on the server with
+//! nothing lost, nothing duplicated and every conflict recorded.
+
+use std::sync::Arc;
+
+use satchel_cache::Cache;
+use satchel_tests::{Dovecot, DovecotOptions, Peer, assert_cache_equals_server, mail, sync, temp_cache};
+
+/// The local id of the message with `uid` in `folder`.
+fn id_of(cache: &Cache, account: i64, folder: &str, uid: u32) -> anyhow::Result<i64> {
+    let mailbox = cache.mailbox_by_name(account, folder)?;
+    cache
+        .message_headers(mailbox.id)?
+        .into_iter()
+        .find(|h| h.uid == Some(uid))
+        .map(|h| h.id)
+        .ok_or_else(|| anyhow::anyhow!("uid {uid} not cached in {folder}"))
+}
+
+fn folder_id(cache: &Cache, account: i64, name: &str) -> anyhow::Result<i64> {
+    Ok(cache.mailbox_by_name(account, name)?.id)
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_machines_apart_converge_with_conflicts_listed() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let account = dovecot.account("alice");
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    peer.create("Projects").await?;
+    for n in 0..20u64 {
+        peer.append("INBOX", if n % 3 == 0 { Some("(\\Seen)") } else { None }, &mail::message(n, 5)).await?;
+    }
+    let (_da, a): (_, Arc<Cache>) = temp_cache()?;
+    let (_db, b): (_, Arc<Cache>) = temp_cache()?;
+    sync(&a, &account).await?;
+    sync(&b, &account).await?;
+    let acc_a = a.ensure_account(&account.name, &account.email)?.id;
+    let acc_b = b.ensure_account(&account.name, &account.email)?.id;
+
+    // Machine A, on a train: every action lands in its cache at once.
+    a.queue_flags(id_of(&a, acc_a, "INBOX", 2)?, &s(&["\\Flagged", "$Todo"]), &[])?;
+    let three = id_of(&a, acc_a, "INBOX", 3)?;
+    a.queue_flags(three, &s(&["\\Flagged"]), &[])?;
+    a.queue_flags(three, &[], &s(&["\\Flagged"]))?; // on then off: nothing to send
+    let five = id_of(&a, acc_a, "INBOX", 5)?;
+    a.queue_move(five, folder_id(&a, acc_a, "Projects")?)?;
+    a.queue_move(id_of(&a, acc_a, "INBOX", 6)?, folder_id(&a, acc_a, "Projects")?)?;
+    a.queue_move(id_of(&a, acc_a, "INBOX", 7)?, folder_id(&a, acc_a, "Trash")?)?;
+    a.queue_expunge(id_of(&a, acc_a, "INBOX", 8)?)?;
+    a.queue_flags(id_of(&a, acc_a, "INBOX", 9)?, &s(&["\\Answered"]), &[])?;
+    a.queue_flags(id_of(&a, acc_a, "INBOX", 10)?, &s(&["$Label"]), &[])?;
+    assert_eq!(a.ops(acc_a)?.len(), 9);
+    let inbox_a = folder_id(&a, acc_a, "INBOX")?;
+    assert_eq!(a.message_count(inbox_a)?, 20 - 4, "moves and deletes show at once, offline");
+
+    // Machine B, meanwhile, online: moves 6 elsewhere, deletes 9, marks 10 unread.
+    b.queue_move(id_of(&b, acc_b, "INBOX", 6)?, folder_id(&b, acc_b, "Archive")?)?;
+    b.queue_expunge(id_of(&b, acc_b, "INBOX", 9)?)?;
+    b.queue_flags(id_of(&b, acc_b, "INBOX", 10)?, &[], &s(&["\\Seen"]))?;
+    let sb = sync(&b, &account).await?;
+    assert_eq!((sb.replayed, sb.conflicts, sb.failed_ops), (3, 0, 0));
+
+    // A reconnects.
+    let sa = sync(&a, &account).await?;
+    assert_eq!(sa.failed_ops, 0);
+    assert_eq!(sa.conflicts, 2, "the move of 6 and the flag of 9 found their message gone");
+    assert!(a.ops(acc_a)?.is_empty(), "the queue is empty once the server answered");
+    let conflicts = a.conflicts(acc_a)?;
+    assert_eq!(conflicts.len(), 2);
+    assert!(conflicts.iter().all(|c| c.kind == "gone"), "{conflicts:?}");
+    assert!(conflicts.iter().any(|c| c.detail.contains("move to Projects")), "{conflicts:?}");
+
+    // The server holds the merged result.
+    let inbox = peer.snapshot("INBOX").await?;
+    let uids: Vec<u32> = inbox.iter().map(|m| m.uid).collect();
+    for gone in [5, 6, 7, 8, 9] {
+        assert!(!uids.contains(&gone), "uid {gone} left INBOX: {uids:?}");
+    }
+    let flags_of = |uid: u32| inbox.iter().find(|m| m.uid == uid).map(|m| m.flags.clone()).unwrap_or_default();
+    assert_eq!(flags_of(2), s(&["$Todo", "\\Flagged"]));
+    assert!(!flags_of(3).contains(&"\\Flagged".to_string()));
+    // Three-way merge: B's "unread" and A's label both survive.
+    assert_eq!(flags_of(10), s(&["$Label"]));
+    assert_eq!(peer.snapshot("Projects").await?.len(), 1);
+    assert_eq!(peer.snapshot("Archive").await?.len(), 1);
+    assert_eq!(peer.snapshot("Trash").await?.len(), 1);
+
+    // Both caches equal the server, and B catches up on A's changes.
+    sync(&b, &account).await?;
+    for folder in ["INBOX", "Projects", "Archive", "Trash"] {
+        assert_cache_equals_server(&a, &account, folder, &mut peer).await?;
+        assert_cache_equals_server(&b, &account, folder, &mut peer).await?;
+    }
+    // The moved message kept its local id and got its new UID.
+    let projects = a.mailbox_by_name(acc_a, "Projects")?;
+    let moved = a.message_headers(projects.id)?;
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].id, five);
+    assert!(moved[0].uid.is_some());
+    assert_eq!(moved[0].subject, mail::subject(4));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_the_server_did_before_a_crash_is_not_repeated() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let account = dovecot.account("alice");
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    peer.create("Projects").await?;
+    for n in 0..5u64 {
+        peer.append("INBOX", None, &mail::message(n, 6)).await?;
+    }
+    let (_d, a) = temp_cache()?;
+    sync(&a, &account).await?;
+    let acc = a.ensure_account(&account.name, &account.email)?.id;
+    let id = id_of(&a, acc, "INBOX", 3)?;
+    a.queue_move(id, folder_id(&a, acc, "Projects")?)?;
+    // The server carried out the MOVE, then the process died before the
+    // cache recorded the answer: the op is still queued.
+    peer.move_uids("INBOX", "3", "Projects").await?;
+    let summary = sync(&a, &account).await?;
+    assert_eq!((summary.replayed, summary.conflicts), (1, 0), "found in the target by Message-ID");
+    let projects = peer.snapshot("Projects").await?;
+    assert_eq!(projects.len(), 1, "no second copy");
+    assert_cache_equals_server(&a, &account, "Projects", &mut peer).await?;
+    assert_cache_equals_server(&a, &account, "INBOX", &mut peer).await?;
+    let cached = a.message_headers(folder_id(&a, acc, "Projects")?)?;
+    assert_eq!(cached.len(), 1);
+    assert_eq!(cached[0].id, id, "the local id survives");
+    assert_eq!(cached[0].uid, Some(projects[0].uid));
+    Ok(())
+}
