@@ -95,6 +95,53 @@ async fn add_sync_folders_and_list() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_queue_offline_and_go_out_with_sync() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    for n in 0..4 {
+        peer.append("INBOX", None, &mail::message(n, 2)).await?;
+    }
+    let profile = tempfile::tempdir()?;
+    let p = profile.path();
+    assert!(add_account(p, &dovecot, "home", dovecot.imaps_port, &[]).status.success());
+    json(&satchel(p, &["sync", "--json"]));
+    let rows = json(&satchel(p, &["list", "INBOX", "--json"]));
+    let id_of = |uid: u64| -> String {
+        rows.as_array()
+            .and_then(|r| r.iter().find(|m| m["uid"] == uid))
+            .map(|m| m["id"].to_string())
+            .unwrap_or_default()
+    };
+    let (one, two, three) = (id_of(1), id_of(2), id_of(3));
+    let flagged = json(&satchel(p, &["flag", "--id", &one, "--add", "\\Flagged", "--add", "\\Seen", "--json"]));
+    assert_eq!(flagged["flags"], serde_json::json!(["\\Seen", "\\Flagged"]));
+    assert!(satchel(p, &["move", "--id", &two, "--to", "Archive"]).status.success());
+    assert!(satchel(p, &["delete", "--id", &three]).status.success(), "to Trash");
+    let pending = json(&satchel(p, &["pending", "--json"]));
+    assert_eq!(pending.as_array().map(Vec::len), Some(3));
+    // Offline view: the moved message shows in Archive with no UID yet.
+    let archive = json(&satchel(p, &["list", "Archive", "--json"]));
+    assert_eq!(archive[0]["id"].to_string(), two);
+    assert_eq!(archive[0]["uid"], serde_json::Value::Null);
+
+    let summary = json(&satchel(p, &["sync", "--json"]));
+    assert_eq!(summary["replayed"], 3);
+    assert_eq!(json(&satchel(p, &["pending", "--json"])).as_array().map(Vec::len), Some(0));
+    let archive = json(&satchel(p, &["list", "Archive", "--json"]));
+    assert_eq!(archive[0]["id"].to_string(), two, "same local id after the move");
+    assert!(archive[0]["uid"].as_u64().is_some(), "the server's UID is recorded");
+    assert_eq!(peer.snapshot("Trash").await?.len(), 1);
+    let inbox = peer.snapshot("INBOX").await?;
+    assert_eq!(inbox.len(), 2);
+    assert_eq!(inbox[0].flags, vec!["\\Flagged".to_string(), "\\Seen".to_string()]);
+    let conflicts = json(&satchel(p, &["conflicts", "--json"]));
+    assert_eq!(conflicts.as_array().map(Vec::len), Some(0));
+    let err = one_line_error(&satchel(p, &["move", "--id", "999999", "--to", "Archive"]));
+    assert!(err.contains("no message with id 999999"), "{err}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_one_line_error() -> anyhow::Result<()> {
     let dovecot = Dovecot::start(DovecotOptions::default())?;
     let profile = tempfile::tempdir()?;

@@ -135,3 +135,35 @@ async fn a_move_the_server_did_before_a_crash_is_not_repeated() -> anyhow::Resul
     assert_eq!(cached[0].uid, Some(projects[0].uid));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_on_a_server_without_condstore_sends_no_condstore_syntax() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions {
+        capabilities: satchel_tests::ServerKind::Plain,
+        ..DovecotOptions::default()
+    })?;
+    let account = dovecot.account("alice");
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    for n in 0..6u64 {
+        peer.append("INBOX", None, &mail::message(n, 8)).await?;
+    }
+    let (_d, a) = temp_cache()?;
+    sync(&a, &account).await?;
+    let acc = a.ensure_account(&account.name, &account.email)?.id;
+    a.queue_flags(id_of(&a, acc, "INBOX", 1)?, &s(&["\\Seen", "\\Flagged"]), &[])?;
+    a.queue_move(id_of(&a, acc, "INBOX", 2)?, folder_id(&a, acc, "Archive")?)?;
+    a.queue_expunge(id_of(&a, acc, "INBOX", 3)?)?;
+    let summary = sync(&a, &account).await?;
+    assert_eq!((summary.replayed, summary.conflicts, summary.failed_ops), (3, 0, 0));
+    for folder in ["INBOX", "Archive"] {
+        assert_cache_equals_server(&a, &account, folder, &mut peer).await?;
+    }
+    assert_eq!(peer.snapshot("INBOX").await?.len(), 4);
+    let sent = dovecot.client_transcript("alice").to_uppercase();
+    assert!(sent.contains("UID MOVE") && sent.contains("UID EXPUNGE 3"), "transcript recorded");
+    for word in ["UNCHANGEDSINCE", "CONDSTORE", "QRESYNC", "MODSEQ"] {
+        assert!(!sent.contains(word), "sent {word} to a server without CONDSTORE");
+    }
+    assert!(!sent.lines().any(|l| l.trim_end().ends_with(" EXPUNGE") && !l.contains("UID")), "never a bare EXPUNGE");
+    Ok(())
+}
