@@ -207,3 +207,55 @@ fn demo_mailbox_opens_without_account_or_network() {
     let again = satchel(profile.path(), &["--demo"]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("240 messages"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_fetches_caches_and_answers_offline() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    let with_attachment = "From: Erika <erika@example.test>\r\nTo: alice@example.test\r\nSubject: Zugfahrt\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: multipart/alternative; boundary=\"a\"\r\n\r\n--a\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\r\nDer Zug f=E4hrt um 7 Uhr nach M=FCnchen.\r\n--a\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n<p>HTML version</p>\r\n--a--\r\n--b\r\nContent-Type: text/plain; name=\"x.txt\"\r\n\
+Content-Disposition: attachment; filename=\"../../evil.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+aGVsbG8gYXR0YWNobWVudCBieXRlcw==\r\n--b--\r\n";
+    peer.append("INBOX", None, with_attachment.as_bytes()).await?;
+    peer.append("INBOX", None, &mail::message(1, 9)).await?;
+    let profile = tempfile::tempdir()?;
+    let p = profile.path();
+    assert!(add_account(p, &dovecot, "home", dovecot.imaps_port, &[]).status.success());
+    json(&satchel(p, &["sync", "--json"]));
+    let rows = json(&satchel(p, &["list", "INBOX", "--json"]));
+    let id = |uid: u64| rows.as_array().and_then(|r| r.iter().find(|m| m["uid"] == uid)).map(|m| m["id"].to_string()).unwrap_or_default();
+
+    // Online: fetched by section, decoded (quoted-printable, Latin-1).
+    let saved = tempfile::tempdir()?;
+    let dir = saved.path().display().to_string();
+    let shown = json(&satchel(p, &["show", "--id", &id(1), "--save-attachments", &dir, "--json"]));
+    assert_eq!(shown["text"].as_str().map(str::trim), Some("Der Zug fährt um 7 Uhr nach München."));
+    assert_eq!(shown["available_offline"], true);
+    assert_eq!(std::fs::read(saved.path().join("evil.txt"))?, b"hello attachment bytes", "saved, name made safe");
+    assert!(!saved.path().join("../evil.txt").exists());
+    // Reading does not mark the message read (BODY.PEEK).
+    assert!(peer.snapshot("INBOX").await?[0].flags.is_empty());
+
+    // Offline: the cached body is there; the other one is "not available".
+    assert!(satchel(p, &["offline", "on"]).status.success());
+    let again = json(&satchel(p, &["show", "--id", &id(1), "--json"]));
+    assert_eq!(again["text"], shown["text"]);
+    let other = json(&satchel(p, &["show", "--id", &id(2), "--json"]));
+    assert_eq!(other["available_offline"], false);
+    assert_eq!(other["text"], serde_json::Value::Null);
+    let human = satchel(p, &["show", "--id", &id(2)]);
+    assert!(human.status.success() && String::from_utf8_lossy(&human.stdout).contains("not available offline"));
+    // Search, offline, finds words of the cached body (diacritics folded).
+    let hits = json(&satchel(p, &["search", "munchen", "--json"]));
+    assert_eq!(hits.as_array().map(Vec::len), Some(1));
+    assert_eq!(hits[0]["subject"], "Zugfahrt");
+    // Working offline, sync refuses to connect and says how to go online.
+    let err = one_line_error(&satchel(p, &["sync"]));
+    assert!(err.contains("offline off"), "{err}");
+    assert!(satchel(p, &["offline", "off"]).status.success());
+    assert!(satchel(p, &["sync"]).status.success());
+    Ok(())
+}

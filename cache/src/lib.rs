@@ -24,7 +24,7 @@ pub use error::{CacheError, Result};
 pub use flags::{Flags, SystemFlag};
 pub use mailboxes::FolderListChange;
 pub use messages::{CommitCounts, FlagUpdate};
-pub use ops::{Conflict, Op, OpOutcome, OpRow};
+pub use ops::{Conflict, MessageDetail, Op, OpOutcome, OpRow};
 pub use model::{
     Account, Mailbox, MailboxCounts, MailboxServerInfo, MessageHeader, MessageListItem,
     NewMessage, Page, PageCursor, Part, SyncState,

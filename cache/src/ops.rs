@@ -294,6 +294,57 @@ impl Cache {
         Ok(())
     }
 
+    /// Puts a failed op back in the queue.
+    pub fn retry_op(&self, op: i64) -> Result<bool> {
+        let n = self
+            .write()?
+            .execute("UPDATE ops SET state = 'pending' WHERE id = ?1", params![op])
+            .context("retrying an op")?;
+        Ok(n > 0)
+    }
+
+    /// Drops an op and undoes its effect on the cached view, in one
+    /// transaction: a flag change reverts to the flags it started from, a
+    /// moved message returns to its folder and UID, a deleted one is fetched
+    /// again at the next sync.
+    pub fn discard_op(&self, op: i64) -> Result<bool> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().context("starting to discard an op")?;
+        let row: Option<(Option<i64>, Option<i64>, String)> = tx
+            .query_row("SELECT message_id, mailbox_id, payload FROM ops WHERE id = ?1", params![op], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .context("reading an op")?;
+        let Some((message, mailbox, payload)) = row else { return Ok(false) };
+        let parsed: Op = serde_json::from_str(&payload)
+            .map_err(|e| CacheError::Json { context: format!("reading op {op}"), source: e })?;
+        match (parsed, message, mailbox) {
+            (Op::Flags { base, .. }, Some(m), _) => {
+                tx.execute(
+                    "UPDATE messages SET flags = ?2, keywords = ?3 WHERE id = ?1",
+                    params![m, base.system, base.keywords_column()],
+                )
+                .context("reverting flags")?;
+            }
+            (Op::Move { uid, .. }, Some(m), Some(source)) => {
+                tx.execute("UPDATE messages SET mailbox_id = ?2, uid = ?3 WHERE id = ?1", params![m, source, uid])
+                    .context("moving a message back")?;
+            }
+            (Op::Expunge { uid }, _, Some(source)) => {
+                tx.execute(
+                    "UPDATE mailboxes SET synced_uidnext = min(synced_uidnext, ?2) WHERE id = ?1",
+                    params![source, uid],
+                )
+                .context("asking for the message again")?;
+            }
+            _ => {}
+        }
+        tx.execute("DELETE FROM ops WHERE id = ?1", params![op]).context("discarding an op")?;
+        tx.commit().context("committing a discard")?;
+        Ok(true)
+    }
+
     /// Conflicts recorded for an account, newest first.
     pub fn conflicts(&self, account_id: i64) -> Result<Vec<Conflict>> {
         let conn = self.write()?;
@@ -319,5 +370,98 @@ impl Cache {
             .collect::<rusqlite::Result<Vec<_>>>()
             .context("reading conflicts")?;
         Ok(rows)
+    }
+}
+
+/// Everything the reader shows about one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageDetail {
+    pub id: i64,
+    pub account_id: i64,
+    pub mailbox: String,
+    pub uid: Option<u32>,
+    pub flags: Vec<String>,
+    pub date: i64,
+    pub subject: String,
+    pub from: String,
+    pub to: String,
+    pub cc: String,
+    pub reply_to: String,
+    pub message_id: Option<String>,
+    pub size: u32,
+    #[serde(skip)]
+    pub structure: Option<crate::Part>,
+}
+
+impl Cache {
+    pub fn message_detail(&self, message: i64) -> Result<MessageDetail> {
+        let conn = self.write()?;
+        let row = conn
+            .query_row(
+                "SELECT m.id, b.account_id, b.name, m.uid, m.flags, m.keywords, m.sort_date, m.subject, m.from_addr,
+                        m.to_addr, m.cc, m.reply_to, m.message_id, m.size, m.bodystructure
+                   FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.id = ?1",
+                params![message],
+                |r| {
+                    let keywords: String = r.get(5)?;
+                    let structure: Option<String> = r.get(14)?;
+                    Ok((
+                        MessageDetail {
+                            id: r.get(0)?,
+                            account_id: r.get(1)?,
+                            mailbox: r.get(2)?,
+                            uid: r.get::<_, Option<i64>>(3)?.map(|u| u as u32),
+                            flags: Flags::from_columns(r.get(4)?, &keywords).to_imap(),
+                            date: r.get(6)?,
+                            subject: r.get(7)?,
+                            from: r.get(8)?,
+                            to: r.get(9)?,
+                            cc: r.get(10)?,
+                            reply_to: r.get(11)?,
+                            message_id: r.get(12)?,
+                            size: r.get::<_, i64>(13)? as u32,
+                            structure: None,
+                        },
+                        structure,
+                    ))
+                },
+            )
+            .optional()
+            .context("reading a message")?
+            .ok_or(CacheError::NoSuchMessage(message))?;
+        let (mut detail, structure) = row;
+        detail.structure = structure.and_then(|s| serde_json::from_str(&s).ok());
+        Ok(detail)
+    }
+
+    /// A cached part (decoded content), if any.
+    pub fn cached_part(&self, message: i64, section: &str) -> Result<Option<Vec<u8>>> {
+        self.write()?
+            .query_row(
+                "SELECT data FROM parts WHERE message_id = ?1 AND section = ?2",
+                params![message, section],
+                |r| r.get(0),
+            )
+            .optional()
+            .context("reading a cached part")
+    }
+
+    /// Caches a part; `search_text` (the readable body) also joins the
+    /// full-text index.
+    pub fn store_part(&self, message: i64, section: &str, data: &[u8], search_text: Option<&str>) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().context("starting to cache a part")?;
+        tx.execute(
+            "INSERT INTO parts (message_id, section, data, fetched_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (message_id, section) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at",
+            params![message, section, data, crate::now_unix()],
+        )
+        .context("caching a part")?;
+        if let Some(text) = search_text {
+            tx.execute("UPDATE messages_fts SET body = ?2 WHERE rowid = ?1", params![message, text])
+                .context("indexing a body")?;
+        }
+        tx.commit().context("committing a part")?;
+        Ok(())
     }
 }

@@ -69,6 +69,10 @@ pub struct AccountConfig {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
+    /// "Work offline", chosen by the user: nothing connects until it is
+    /// switched off again. Persisted so it survives a restart.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub work_offline: bool,
     #[serde(default, rename = "account")]
     pub accounts: Vec<AccountConfig>,
 }
@@ -169,6 +173,7 @@ mod tests {
         let profile = Profile::in_dir(dir.path());
         assert_eq!(profile.load()?, Config::default());
         let config = Config {
+            work_offline: true,
             accounts: vec![AccountConfig {
                 name: "work".into(),
                 email: "me@example.org".into(),

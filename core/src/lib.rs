@@ -3,6 +3,7 @@
 //! No GUI code lives here; the app drives it and re-reads the cache.
 
 pub mod config;
+pub mod body;
 pub mod credentials;
 pub mod demo;
 mod error;

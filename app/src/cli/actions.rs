@@ -62,8 +62,28 @@ pub fn delete(cx: &Context, id: i64, permanent: bool) -> Result<()> {
     report(cx, Queued { queued: "permanent delete", id, flags: None })
 }
 
-pub fn pending(cx: &Context) -> Result<()> {
+pub fn offline(cx: &Context, on: bool) -> Result<()> {
+    let mut config = cx.profile.load()?;
+    config.work_offline = on;
+    cx.profile.save(&config)?;
+    if cx.json {
+        return print_json(&serde_json::json!({ "work_offline": on }));
+    }
+    println!("{}", if on { "working offline: nothing connects until `satchel offline off`" } else { "online" });
+    Ok(())
+}
+
+pub fn pending(cx: &Context, what: &str, id: Option<i64>) -> Result<()> {
     let (cache, account) = open(cx, None)?;
+    if what != "list" {
+        let Some(op) = id else { bail!("give --id OP (see `satchel pending`)") };
+        let found = if what == "retry" { cache.retry_op(op)? } else { cache.discard_op(op)? };
+        if !found {
+            bail!("no queued op #{op}");
+        }
+        println!("{} op #{op}", if what == "retry" { "queued again" } else { "discarded" });
+        return Ok(());
+    }
     let ops = cache.ops(account)?;
     if cx.json {
         return print_json(&ops);

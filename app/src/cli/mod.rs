@@ -4,6 +4,7 @@ mod account;
 mod actions;
 mod demo;
 mod folders;
+mod read;
 mod sync;
 
 use std::path::PathBuf;
@@ -68,8 +69,36 @@ enum Command {
         #[arg(long)]
         permanent: bool,
     },
-    /// Queued actions, with the server's words for failed ones.
-    Pending,
+    /// Queued actions, with the server's words for failed ones; `retry` or
+    /// `discard` one by its op id.
+    Pending {
+        #[arg(value_parser = ["list", "retry", "discard"], default_value = "list")]
+        what: String,
+        #[arg(long)]
+        id: Option<i64>,
+    },
+    /// Headers and text of a message (fetched and cached when needed).
+    Show {
+        #[arg(long)]
+        id: i64,
+        /// Print one MIME part (e.g. 2 or 1.2), decoded.
+        #[arg(long)]
+        part: Option<String>,
+        /// Save the attachments into this folder (names made safe).
+        #[arg(long, value_name = "DIR")]
+        save_attachments: Option<PathBuf>,
+    },
+    /// Search the cache (subject, addresses, cached bodies).
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Work offline (nothing connects) or go back online; remembered.
+    Offline {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
     /// Conflicts found while sending queued actions.
     Conflicts,
     /// Messages of a folder, newest first (from the cache only).
@@ -110,7 +139,10 @@ pub async fn run(args: Args) -> Result<()> {
         Some(Command::Flag { id, add, remove }) => actions::flag(&cx, id, &add, &remove),
         Some(Command::Move { id, to }) => actions::move_to(&cx, id, &to),
         Some(Command::Delete { id, permanent }) => actions::delete(&cx, id, permanent),
-        Some(Command::Pending) => actions::pending(&cx),
+        Some(Command::Pending { what, id }) => actions::pending(&cx, &what, id),
+        Some(Command::Show { id, part, save_attachments }) => read::show(&cx, id, part, save_attachments).await,
+        Some(Command::Search { query, limit }) => read::search(&cx, &query, limit),
+        Some(Command::Offline { state }) => actions::offline(&cx, state == "on"),
         Some(Command::Conflicts) => actions::conflicts(&cx),
         None => {
             anyhow::bail!(

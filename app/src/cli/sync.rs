@@ -11,6 +11,9 @@ use super::{Context, print_json};
 
 pub async fn run(cx: &Context, account: Option<String>, folder: Option<String>) -> Result<()> {
     let config = cx.profile.load()?;
+    if config.work_offline {
+        anyhow::bail!("working offline; `satchel offline off` to connect again (queued actions wait until then)");
+    }
     let account = config.pick_account(account.as_deref())?.clone();
     let cache = Arc::new(cx.profile.open_cache()?);
     let password = satchel_core::credentials::password(&account).await?;
