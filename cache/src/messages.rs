@@ -142,13 +142,49 @@ impl Cache {
             )
             .context("dropping messages of an old UIDVALIDITY")?;
         tx.execute(
-            "UPDATE mailboxes SET synced_uidvalidity = ?2, synced_uidnext = 1, synced_modseq = NULL
+            "UPDATE mailboxes SET synced_uidvalidity = ?2, synced_uidnext = 1, synced_modseq = NULL,
+                    notified_uidnext = NULL
              WHERE id = ?1",
             params![mailbox_id, uidvalidity],
         )
         .context("resetting the sync state")?;
         tx.commit().context("committing a folder reset")?;
         Ok(removed as u64)
+    }
+
+    /// Unread messages that arrived since the last call, once each: the
+    /// new-mail notification source. Moves the mailbox's high-water mark to
+    /// its sync state in the same transaction, so nothing is announced twice
+    /// (a restart, a reconnect or a resync announces nothing again). The
+    /// first call for a folder only sets the mark: old mail is not news.
+    pub fn take_new_mail(&self, mailbox_id: i64) -> Result<Vec<i64>> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().context("starting a new-mail check")?;
+        let (notified, synced): (Option<i64>, i64) = tx
+            .query_row(
+                "SELECT notified_uidnext, synced_uidnext FROM mailboxes WHERE id = ?1",
+                params![mailbox_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .context("reading the new-mail mark")?;
+        let mut ids = Vec::new();
+        if let Some(from) = notified {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT id FROM messages WHERE mailbox_id = ?1 AND uid >= ?2 AND uid < ?3 AND (flags & 1) = 0
+                      ORDER BY uid",
+                )
+                .context("finding new mail")?;
+            ids = stmt
+                .query_map(params![mailbox_id, from, synced], |r| r.get(0))
+                .context("finding new mail")?
+                .collect::<rusqlite::Result<Vec<i64>>>()
+                .context("reading new mail")?;
+        }
+        tx.execute("UPDATE mailboxes SET notified_uidnext = ?2 WHERE id = ?1", params![mailbox_id, synced])
+            .context("moving the new-mail mark")?;
+        tx.commit().context("committing the new-mail mark")?;
+        Ok(ids)
     }
 
     /// The UIDs cached for a mailbox, ascending.

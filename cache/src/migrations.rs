@@ -129,6 +129,12 @@ CREATE TABLE conflicts (
     created_at      INTEGER NOT NULL
 ) STRICT;
 "#,
+    // 4: new-mail notification high-water mark per mailbox: messages with a
+    // UID at or above it have not been announced. NULL: the folder's first
+    // sync (or a UIDVALIDITY change) is still to be absorbed silently.
+    r#"
+ALTER TABLE mailboxes ADD COLUMN notified_uidnext INTEGER;
+"#,
 ];
 
 /// The schema version this build writes.

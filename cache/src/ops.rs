@@ -294,6 +294,17 @@ impl Cache {
         Ok(())
     }
 
+    /// How many ops wait to be sent.
+    pub fn pending_count(&self, account_id: i64) -> Result<u64> {
+        let n: i64 = self
+            .write()?
+            .query_row("SELECT count(*) FROM ops WHERE account_id = ?1 AND state = 'pending'", params![account_id], |r| {
+                r.get(0)
+            })
+            .context("counting pending ops")?;
+        Ok(n as u64)
+    }
+
     /// Puts a failed op back in the queue.
     pub fn retry_op(&self, op: i64) -> Result<bool> {
         let n = self

@@ -10,6 +10,7 @@ mod error;
 pub mod imap;
 pub mod replay;
 pub mod sync;
+pub mod watch;
 
 pub use error::{CoreError, Result};
 pub use satchel_cache as cache;

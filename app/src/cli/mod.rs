@@ -94,6 +94,15 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Stay online: push new mail (IDLE), send queued actions at once, and
+    /// print every event as one JSON line until interrupted.
+    Watch {
+        #[arg(long)]
+        account: Option<String>,
+        /// Seconds between checks of the folders other than INBOX.
+        #[arg(long, default_value_t = 300)]
+        poll: u64,
+    },
     /// Work offline (nothing connects) or go back online; remembered.
     Offline {
         #[arg(value_parser = ["on", "off"])]
@@ -140,6 +149,7 @@ pub async fn run(args: Args) -> Result<()> {
         Some(Command::Move { id, to }) => actions::move_to(&cx, id, &to),
         Some(Command::Delete { id, permanent }) => actions::delete(&cx, id, permanent),
         Some(Command::Pending { what, id }) => actions::pending(&cx, &what, id),
+        Some(Command::Watch { account, poll }) => sync::watch(&cx, account, poll).await,
         Some(Command::Show { id, part, save_attachments }) => read::show(&cx, id, part, save_attachments).await,
         Some(Command::Search { query, limit }) => read::search(&cx, &query, limit),
         Some(Command::Offline { state }) => actions::offline(&cx, state == "on"),

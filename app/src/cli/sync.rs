@@ -69,3 +69,27 @@ fn human_bytes(n: u64) -> String {
         n => format!("{n} B"),
     }
 }
+
+/// `satchel watch`: events as JSON lines on stdout.
+pub async fn watch(cx: &Context, account: Option<String>, poll: u64) -> Result<()> {
+    use std::io::Write;
+    let config = cx.profile.load()?;
+    if config.work_offline {
+        anyhow::bail!("working offline; `satchel offline off` to connect again");
+    }
+    let account = config.pick_account(account.as_deref())?.clone();
+    let cache = Arc::new(cx.profile.open_cache()?);
+    let options = satchel_core::watch::WatchOptions {
+        poll_interval: std::time::Duration::from_secs(poll.max(1)),
+        ..Default::default()
+    };
+    let mut emit = |e: satchel_core::watch::Event| {
+        if let Ok(line) = serde_json::to_string(&e) {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    };
+    satchel_core::watch::watch(&cache, &account, &options, &mut emit).await?;
+    Ok(())
+}

@@ -249,6 +249,80 @@ fn read_error(name: &str, e: std::io::Error) -> CoreError {
     }
 }
 
+/// IDLE (RFC 2177) for up to `wait`: returns true when the server reported
+/// a change to the selected mailbox (EXISTS, EXPUNGE, FETCH, VANISHED), false
+/// on timeout. Keep-alives do not count. Always ends with DONE and the
+/// tagged answer read, so the session is ready for the next command.
+pub async fn idle(session: &mut Session, wait: std::time::Duration) -> Result<bool> {
+    let tag = session.run_command("IDLE").await.map_err(|e| map_send_error("IDLE", e))?;
+    // Wait for the continuation before listening.
+    loop {
+        let r = read_one(session, "IDLE", RESPONSE_TIMEOUT).await?;
+        match r {
+            Received::Continue => break,
+            Received::Done(t, ok, text) if t == tag => {
+                return Err(CoreError::Command { command: "IDLE".into(), status: if ok { "OK".into() } else { "NO".into() }, text });
+            }
+            _ => {}
+        }
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut changed = false;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match read_one(session, "IDLE", left).await {
+            Ok(Received::Change) => {
+                changed = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(CoreError::ConnectionLost(m)) if m.starts_with("timeout") => break,
+            Err(e) => return Err(e),
+        }
+    }
+    session.run_command_untagged("DONE").await.map_err(|e| map_send_error("DONE", e))?;
+    loop {
+        match read_one(session, "IDLE", RESPONSE_TIMEOUT).await? {
+            Received::Done(t, _, _) if t == tag => return Ok(changed),
+            Received::Change => changed = true,
+            _ => {}
+        }
+    }
+}
+
+enum Received {
+    Continue,
+    Change,
+    Done(RequestId, bool, String),
+    Other,
+}
+
+async fn read_one(session: &mut Session, name: &str, wait: std::time::Duration) -> Result<Received> {
+    let response = match tokio::time::timeout(wait, session.read_response()).await {
+        Err(_) => return Err(CoreError::ConnectionLost("timeout".into())),
+        Ok(Err(e)) => return Err(read_error(name, e)),
+        Ok(Ok(None)) => return Err(CoreError::ConnectionLost(format!("in {name}"))),
+        Ok(Ok(Some(r))) => r,
+    };
+    Ok(match response.parsed() {
+        Response::Continue(_) => Received::Continue,
+        Response::Done { tag, status, outcome } => Received::Done(
+            tag.clone(),
+            *status == Status::Ok,
+            outcome.information.as_deref().unwrap_or("").to_string(),
+        ),
+        Response::Data { status: Status::Bye, .. } => return Err(CoreError::ConnectionLost(format!("in {name} (BYE)"))),
+        Response::MailboxData(async_imap::imap_proto::MailboxDatum::Exists(_))
+        | Response::Expunge(_)
+        | Response::Fetch(..)
+        | Response::Vanished { .. } => Received::Change,
+        _ => Received::Other,
+    })
+}
+
 /// `UID FETCH 1:* (FLAGS)` -> `UID FETCH`; `SELECT "x"` -> `SELECT`.
 fn command_name(command: &str) -> String {
     let mut words = command.split(' ');

@@ -27,6 +27,8 @@ pub enum Progress {
     Folder { name: String, index: usize, total: usize },
     Fetched { folder: String, done: u64, total: u64 },
     Retrying { attempt: u32, error: String },
+    /// One folder is done; its counts (for "this folder changed" events).
+    FolderDone { folder_id: i64, new: u64, changed: u64, vanished: u64 },
     /// A batch the parser could not read was fetched message by message.
     Salvaged { folder_id: i64, first: u32, last: u32, header_only: u64 },
 }
@@ -127,7 +129,7 @@ async fn sync_once(
     result
 }
 
-async fn sync_folders(
+pub(crate) async fn sync_folders(
     conn: &mut Connection,
     cache: &Arc<Cache>,
     account: &AccountConfig,
@@ -165,6 +167,12 @@ async fn sync_folders(
         summary.new += stats.new;
         summary.changed += stats.changed;
         summary.vanished += stats.vanished;
+        progress(Progress::FolderDone {
+            folder_id: mailbox.id,
+            new: stats.new,
+            changed: stats.changed,
+            vanished: stats.vanished,
+        });
         match result {
             Ok(()) => {}
             // A folder deleted between LIST and SELECT: the next folder-list
