@@ -9,7 +9,7 @@ mod accounts;
 mod error;
 mod flags;
 mod mailboxes;
-mod messages;
+pub(crate) mod messages;
 mod migrations;
 mod model;
 mod ops;

@@ -46,51 +46,8 @@ impl Cache {
             .query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| r.get(0))
             .context("reading the last message id")?;
         {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, size,
-                        sort_date, date_header, subject, from_addr, sender, reply_to, to_addr, cc, bcc,
-                        in_reply_to, message_id, refs, bodystructure, has_attachments)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                        ?17, ?18, ?19, ?20, ?21)
-                     ON CONFLICT (mailbox_id, uid) DO UPDATE SET
-                        modseq = excluded.modseq, flags = excluded.flags, keywords = excluded.keywords",
-                )
-                .context("preparing the message insert")?;
             for m in messages {
-                let structure = match &m.bodystructure {
-                    Some(p) => Some(serde_json::to_string(p).map_err(|e| CacheError::Json {
-                        context: "encoding a body structure".into(),
-                        source: e,
-                    })?),
-                    None => None,
-                };
-                let has_attachments = m.bodystructure.as_ref().is_some_and(|p| p.has_attachments());
-                insert
-                    .execute(params![
-                        mailbox_id,
-                        m.uid,
-                        m.modseq.map(|v| v as i64),
-                        m.flags.system,
-                        m.flags.keywords_column(),
-                        m.internal_date,
-                        m.size,
-                        m.sort_date,
-                        m.date_header,
-                        m.subject,
-                        m.from,
-                        m.sender,
-                        m.reply_to,
-                        m.to,
-                        m.cc,
-                        m.bcc,
-                        m.in_reply_to,
-                        m.message_id,
-                        m.references,
-                        structure,
-                        has_attachments,
-                    ])
-                    .context("caching a message")?;
+                insert_message(&tx, mailbox_id, m, Some(m.uid))?;
                 counts.inserted += 1;
             }
         }
@@ -241,6 +198,60 @@ impl Reader {
     pub fn message_headers(&self, mailbox_id: i64) -> Result<Vec<MessageHeader>> {
         message_headers(&self.conn, mailbox_id)
     }
+}
+
+/// Inserts one message row (`uid` None: local, waiting for the server);
+/// on a UID already cached only its flags are updated, so replaying a batch
+/// never duplicates. Returns the row id.
+pub(crate) fn insert_message(tx: &Transaction<'_>, mailbox_id: i64, m: &NewMessage, uid: Option<u32>) -> Result<i64> {
+    let structure = match &m.bodystructure {
+        Some(p) => Some(
+            serde_json::to_string(p)
+                .map_err(|e| CacheError::Json { context: "encoding a body structure".into(), source: e })?,
+        ),
+        None => None,
+    };
+    let has_attachments = m.bodystructure.as_ref().is_some_and(|p| p.has_attachments());
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, size,
+                sort_date, date_header, subject, from_addr, sender, reply_to, to_addr, cc, bcc,
+                in_reply_to, message_id, refs, bodystructure, has_attachments)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                ?17, ?18, ?19, ?20, ?21)
+             ON CONFLICT (mailbox_id, uid) DO UPDATE SET
+                modseq = excluded.modseq, flags = excluded.flags, keywords = excluded.keywords
+             RETURNING id",
+        )
+        .context("preparing the message insert")?;
+    insert
+        .query_row(
+            params![
+                mailbox_id,
+                uid,
+                m.modseq.map(|v| v as i64),
+                m.flags.system,
+                m.flags.keywords_column(),
+                m.internal_date,
+                m.size,
+                m.sort_date,
+                m.date_header,
+                m.subject,
+                m.from,
+                m.sender,
+                m.reply_to,
+                m.to,
+                m.cc,
+                m.bcc,
+                m.in_reply_to,
+                m.message_id,
+                m.references,
+                structure,
+                has_attachments,
+            ],
+            |r| r.get(0),
+        )
+        .context("caching a message")
 }
 
 /// Adds the messages with ids above `after` to the full-text index, in one

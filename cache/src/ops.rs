@@ -18,7 +18,19 @@ pub enum Op {
     /// Move `uid` from the op's mailbox to `to_mailbox`.
     Move { uid: u32, to_mailbox: i64, to_name: String, message_id: Option<String> },
     /// Delete `uid` for good (\Deleted + UID EXPUNGE of just that UID).
-    Expunge { uid: u32 },
+    Expunge {
+        uid: u32,
+        #[serde(default)]
+        message_id: Option<String>,
+    },
+    /// Copy `uid` to `to_name`; the copy is local message `copy`.
+    Copy { uid: u32, to_name: String, copy: i64 },
+    /// Upload the message (its raw bytes are the part `raw`) to the op's
+    /// mailbox with `flags`.
+    Append { flags: Flags, message_id: Option<String> },
+    CreateFolder { name: String },
+    RenameFolder { from: String, to: String },
+    DeleteFolder { name: String },
 }
 
 impl Op {
@@ -27,6 +39,11 @@ impl Op {
             Op::Flags { .. } => "flags",
             Op::Move { .. } => "move",
             Op::Expunge { .. } => "expunge",
+            Op::Copy { .. } => "copy",
+            Op::Append { .. } => "append",
+            Op::CreateFolder { .. } => "create_folder",
+            Op::RenameFolder { .. } => "rename_folder",
+            Op::DeleteFolder { .. } => "delete_folder",
         }
     }
 }
@@ -172,7 +189,7 @@ impl Cache {
         let tx = conn.transaction().context("starting a delete")?;
         let t = Self::target(&tx, message)?;
         let uid = t.uid.ok_or(CacheError::WaitingForServer(message))?;
-        Self::insert_op(&tx, &t, message, &Op::Expunge { uid })?;
+        Self::insert_op(&tx, &t, message, &Op::Expunge { uid, message_id: t.message_id.clone() })?;
         tx.execute("DELETE FROM messages WHERE id = ?1", params![message]).context("deleting a message")?;
         tx.commit().context("committing a delete")?;
         Ok(())
@@ -181,6 +198,136 @@ impl Cache {
     /// The mailbox a message is in now.
     pub fn message_mailbox(&self, message: i64) -> Result<i64> {
         Ok(Self::target(&*self.write()?, message)?.mailbox_id)
+    }
+
+    /// Copies a message into another folder now (a new local message without
+    /// a UID) and queues the copy. Returns the copy's id.
+    pub fn queue_copy(&self, message: i64, to_mailbox: i64) -> Result<i64> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().context("starting a copy")?;
+        let t = Self::target(&tx, message)?;
+        let uid = t.uid.ok_or(CacheError::WaitingForServer(message))?;
+        let to_name: String = tx
+            .query_row("SELECT name FROM mailboxes WHERE id = ?1 AND account_id = ?2", params![to_mailbox, t.account_id], |r| r.get(0))
+            .optional()
+            .context("looking up the target folder")?
+            .ok_or_else(|| CacheError::NoSuchMailbox(format!("#{to_mailbox}")))?;
+        let copy: i64 = tx
+            .query_row(
+                "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, size, sort_date,
+                    date_header, subject, from_addr, sender, reply_to, to_addr, cc, bcc, in_reply_to, message_id,
+                    refs, bodystructure, has_attachments)
+                 SELECT ?2, NULL, NULL, flags, keywords, internal_date, size, sort_date, date_header, subject,
+                    from_addr, sender, reply_to, to_addr, cc, bcc, in_reply_to, message_id, refs, bodystructure,
+                    has_attachments
+                   FROM messages WHERE id = ?1 RETURNING id",
+                params![message, to_mailbox],
+                |r| r.get(0),
+            )
+            .context("copying a message")?;
+        tx.execute(
+            "INSERT INTO parts (message_id, section, data, fetched_at)
+             SELECT ?2, section, data, fetched_at FROM parts WHERE message_id = ?1",
+            params![message, copy],
+        )
+        .context("copying cached parts")?;
+        crate::messages::index_for_search(&tx, copy - 1)?;
+        Self::insert_op(&tx, &t, message, &Op::Copy { uid, to_name, copy })?;
+        tx.commit().context("committing a copy")?;
+        Ok(copy)
+    }
+
+    /// Adds a message (e.g. an .eml file or a draft) to a folder now, and
+    /// queues its upload. `raw` is kept as part `raw` until the server has
+    /// it; `text` is its readable body (searchable at once).
+    pub fn queue_append(
+        &self,
+        mailbox_id: i64,
+        message: &crate::NewMessage,
+        raw: &[u8],
+        text: Option<&str>,
+    ) -> Result<i64> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().context("starting an append")?;
+        let account_id: i64 = tx
+            .query_row("SELECT account_id FROM mailboxes WHERE id = ?1", params![mailbox_id], |r| r.get(0))
+            .optional()
+            .context("looking up the folder")?
+            .ok_or_else(|| CacheError::NoSuchMailbox(format!("#{mailbox_id}")))?;
+        let id = crate::messages::insert_message(&tx, mailbox_id, message, None)?;
+        crate::messages::index_for_search(&tx, id - 1)?;
+        let now = crate::now_unix();
+        tx.execute(
+            "INSERT INTO parts (message_id, section, data, fetched_at) VALUES (?1, 'raw', ?2, ?3)",
+            params![id, raw, now],
+        )
+        .context("keeping the message to upload")?;
+        if let Some(text) = text {
+            tx.execute(
+                "INSERT INTO parts (message_id, section, data, fetched_at) VALUES (?1, 'text', ?2, ?3)",
+                params![id, text.as_bytes(), now],
+            )
+            .context("keeping the message text")?;
+            tx.execute("UPDATE messages_fts SET body = ?2 WHERE rowid = ?1", params![id, text])
+                .context("indexing the message text")?;
+        }
+        let t = Target { mailbox_id, account_id, uid: None, flags: message.flags.clone(), message_id: message.message_id.clone() };
+        Self::insert_op(&tx, &t, id, &Op::Append { flags: message.flags.clone(), message_id: message.message_id.clone() })?;
+        tx.commit().context("committing an append")?;
+        Ok(id)
+    }
+
+    /// Folder operations: applied to the folder list now, queued for the
+    /// server. Deleting a folder drops its cached messages.
+    pub fn queue_folder_op(&self, account_id: i64, op: Op) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().context("starting a folder change")?;
+        let mailbox_id: Option<i64> = match &op {
+            Op::CreateFolder { name } => {
+                let delimiter: Option<String> = tx
+                    .query_row("SELECT delimiter FROM mailboxes WHERE account_id = ?1 AND delimiter IS NOT NULL LIMIT 1", params![account_id], |r| r.get(0))
+                    .optional()
+                    .context("reading the hierarchy delimiter")?
+                    .flatten();
+                Some(
+                    tx.query_row(
+                        "INSERT INTO mailboxes (account_id, name, delimiter, subscribed) VALUES (?1, ?2, ?3, 1)
+                         ON CONFLICT (account_id, name) DO UPDATE SET subscribed = 1 RETURNING id",
+                        params![account_id, name, delimiter],
+                        |r| r.get(0),
+                    )
+                    .context("creating a folder")?,
+                )
+            }
+            Op::RenameFolder { from, to } => {
+                let n = tx
+                    .execute("UPDATE mailboxes SET name = ?3 WHERE account_id = ?1 AND name = ?2", params![account_id, from, to])
+                    .context("renaming a folder")?;
+                if n == 0 {
+                    return Err(CacheError::NoSuchMailbox(from.clone()));
+                }
+                None
+            }
+            Op::DeleteFolder { name } => {
+                let n = tx
+                    .execute("DELETE FROM mailboxes WHERE account_id = ?1 AND name = ?2", params![account_id, name])
+                    .context("deleting a folder")?;
+                if n == 0 {
+                    return Err(CacheError::NoSuchMailbox(name.clone()));
+                }
+                None
+            }
+            _ => None,
+        };
+        let payload = serde_json::to_string(&op)
+            .map_err(|e| CacheError::Json { context: "encoding an op".into(), source: e })?;
+        tx.execute(
+            "INSERT INTO ops (account_id, kind, mailbox_id, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![account_id, op.kind(), mailbox_id, payload, crate::now_unix()],
+        )
+        .context("queueing a folder change")?;
+        tx.commit().context("committing a folder change")?;
+        Ok(())
     }
 
     /// Ops of an account, oldest first (`failed` ones included).
@@ -270,6 +417,9 @@ impl Cache {
                 .context("removing a duplicate")?;
                 tx.execute("UPDATE messages SET uid = ?2 WHERE id = ?1", params![m, uid])
                     .context("recording the new UID")?;
+                // An uploaded message's bytes are on the server now.
+                tx.execute("DELETE FROM parts WHERE message_id = ?1 AND section = 'raw'", params![m])
+                    .context("dropping the uploaded copy")?;
             }
             if outcome.forget_message {
                 tx.execute("DELETE FROM messages WHERE id = ?1", params![m]).context("forgetting a message")?;
@@ -303,6 +453,51 @@ impl Cache {
             })
             .context("counting pending ops")?;
         Ok(n as u64)
+    }
+
+    /// Points a queued op at the message's UID under a new UIDVALIDITY.
+    pub fn rematch_op(&self, op: i64, new_uid: u32) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction().context("starting an op re-match")?;
+        let payload: String = tx
+            .query_row("SELECT payload FROM ops WHERE id = ?1", params![op], |r| r.get(0))
+            .context("reading an op")?;
+        let mut parsed: Op = serde_json::from_str(&payload)
+            .map_err(|e| CacheError::Json { context: format!("reading op {op}"), source: e })?;
+        match &mut parsed {
+            Op::Flags { uid, .. } | Op::Move { uid, .. } | Op::Expunge { uid, .. } | Op::Copy { uid, .. } => *uid = new_uid,
+            _ => {}
+        }
+        let payload = serde_json::to_string(&parsed)
+            .map_err(|e| CacheError::Json { context: "encoding an op".into(), source: e })?;
+        tx.execute("UPDATE ops SET payload = ?2 WHERE id = ?1", params![op, payload]).context("re-matching an op")?;
+        tx.commit().context("committing an op re-match")?;
+        Ok(())
+    }
+
+    /// The Message-ID header of a local message.
+    pub fn message_id_header(&self, message: i64) -> Result<Option<String>> {
+        Ok(Self::target(&*self.write()?, message)?.message_id)
+    }
+
+    /// The raw bytes of a message queued for upload.
+    pub fn raw_message(&self, message: i64) -> Result<Option<Vec<u8>>> {
+        self.cached_part(message, "raw")
+    }
+
+    /// The UIDVALIDITY a mailbox's cached UIDs belong to.
+    pub fn synced_uidvalidity(&self, account_id: i64, name: &str) -> Result<Option<u32>> {
+        Ok(self
+            .write()?
+            .query_row(
+                "SELECT synced_uidvalidity FROM mailboxes WHERE account_id = ?1 AND name = ?2",
+                params![account_id, name],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()
+            .context("reading a folder's UIDVALIDITY")?
+            .flatten()
+            .map(|v| v as u32))
     }
 
     /// Puts a failed op back in the queue.
@@ -342,7 +537,7 @@ impl Cache {
                 tx.execute("UPDATE messages SET mailbox_id = ?2, uid = ?3 WHERE id = ?1", params![m, source, uid])
                     .context("moving a message back")?;
             }
-            (Op::Expunge { uid }, _, Some(source)) => {
+            (Op::Expunge { uid, .. }, _, Some(source)) => {
                 tx.execute(
                     "UPDATE mailboxes SET synced_uidnext = min(synced_uidnext, ?2) WHERE id = ?1",
                     params![source, uid],

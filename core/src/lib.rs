@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod demo;
 mod error;
 pub mod imap;
+pub mod local_mail;
 pub mod replay;
 pub mod sync;
 pub mod watch;

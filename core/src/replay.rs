@@ -72,40 +72,43 @@ fn plan_work(ops: Vec<OpRow>) -> Vec<Work> {
 pub async fn replay(conn: &mut Connection, cache: &Arc<Cache>, account_id: i64) -> Result<ReplayStats> {
     let ops = db(cache, move |c| c.ops(account_id)).await?;
     let mut stats = ReplayStats::default();
-    let mut selected: Option<String> = None;
+    // The selected mailbox, and whether its UIDVALIDITY changed since the
+    // cache last synced it (then queued UIDs are re-matched by Message-ID).
+    let mut selected: Option<(String, bool)> = None;
     for w in plan_work(ops) {
         let (ids, mailbox) = match &w {
             Work::Flags { ops, mailbox, .. } => (ops.clone(), mailbox.clone()),
             Work::Other(row) => (vec![row.id], row.mailbox_name.clone()),
         };
-        if selected.as_deref() != Some(mailbox.as_str()) {
-            let cmd = format!("SELECT {}", quote(&utf7::encode(&mailbox)));
-            if let Err(e) = Command::start(&mut conn.session, &cmd).await?.finish().await {
-                fail(cache, &ids, &e, &mut stats).await?;
-                selected = None;
-                continue;
-            }
-            selected = Some(mailbox.clone());
-        }
-        let result = match w {
-            Work::Flags { message, uid, base, target, .. } => flags(conn, uid, &base, &target).await.map(|o| (message, o)),
-            Work::Other(row) => match &row.op {
-                Op::Move { uid, to_name, message_id, .. } => {
-                    let r = move_message(conn, *uid, to_name, message_id.as_deref()).await;
-                    // The search for a lost move selects the target.
-                    selected = None;
-                    r.map(|o| (row.message, o))
-                }
-                Op::Expunge { uid } => expunge(conn, *uid).await.map(|o| (row.message, o)),
-                Op::Flags { .. } => Ok((row.message, OpOutcome::default())),
-            },
+        let needs_mailbox = match &w {
+            Work::Flags { .. } => true,
+            Work::Other(row) => matches!(row.op, Op::Move { .. } | Op::Expunge { .. } | Op::Copy { .. }),
         };
+        if needs_mailbox && selected.as_ref().map(|(n, _)| n.as_str()) != Some(mailbox.as_str()) {
+            match select(conn, &mailbox).await {
+                Ok(validity) => {
+                    let name = mailbox.clone();
+                    let cached = db(cache, move |c| c.synced_uidvalidity(account_id, &name)).await?;
+                    let changed = matches!((cached, validity), (Some(a), Some(b)) if a != b);
+                    selected = Some((mailbox.clone(), changed));
+                }
+                Err(e) if e.is_connection_lost() => return Err(e),
+                Err(e) => {
+                    fail(cache, &ids, &e, &mut stats).await?;
+                    selected = None;
+                    continue;
+                }
+            }
+        }
+        let validity_changed = needs_mailbox && selected.as_ref().is_some_and(|(_, c)| *c);
+        let result = run_work(conn, cache, w, validity_changed, &mut selected).await;
         match result {
-            Ok((message, outcome)) => {
+            Ok(Some((message, outcome))) => {
                 stats.replayed += 1;
                 stats.conflicts += outcome.conflicts.len() as u64;
                 db(cache, move |c| c.finish_ops(&ids, message, &outcome)).await?;
             }
+            Ok(None) => {}
             Err(e) if e.is_connection_lost() => return Err(e),
             Err(e) => {
                 fail(cache, &ids, &e, &mut stats).await?;
@@ -114,6 +117,243 @@ pub async fn replay(conn: &mut Connection, cache: &Arc<Cache>, account_id: i64) 
         }
     }
     Ok(stats)
+}
+
+/// SELECT; returns the mailbox's UIDVALIDITY.
+async fn select(conn: &mut Connection, mailbox: &str) -> Result<Option<u32>> {
+    let cmd = format!("SELECT {}", quote(&utf7::encode(mailbox)));
+    let mut validity = None;
+    let mut c = Command::start(&mut conn.session, &cmd).await?;
+    while let Some(v) = c
+        .next(|r| match r {
+            Response::Data { outcome, .. } => match outcome.code {
+                Some(async_imap::imap_proto::ResponseCode::UidValidity(v)) => Some(v),
+                _ => None,
+            },
+            _ => None,
+        })
+        .await?
+    {
+        if v.is_some() {
+            validity = v;
+        }
+    }
+    c.finish().await?;
+    Ok(validity)
+}
+
+/// The UIDs of messages with this Message-ID in the selected mailbox.
+async fn search_message_id(conn: &mut Connection, message_id: &str) -> Result<Vec<u32>> {
+    let search = format!("UID SEARCH HEADER Message-ID {}", quote(message_id));
+    let mut found: Vec<u32> = Vec::new();
+    let mut cmd = Command::start(&mut conn.session, &search).await?;
+    while let Some(uids) = cmd
+        .next(|r| match r {
+            Response::MailboxData(MailboxDatum::Search(u)) => u.clone(),
+            _ => Vec::new(),
+        })
+        .await?
+    {
+        found.extend(uids);
+    }
+    cmd.finish().await?;
+    found.sort_unstable();
+    Ok(found)
+}
+
+/// Carries out one unit of work. `None`: nothing to record (the op stays).
+async fn run_work(
+    conn: &mut Connection,
+    cache: &Arc<Cache>,
+    w: Work,
+    validity_changed: bool,
+    selected: &mut Option<(String, bool)>,
+) -> Result<Option<(Option<i64>, OpOutcome)>> {
+    // UIDVALIDITY changed under queued ops: each message is found again by
+    // its Message-ID; one that cannot be found is reported, never dropped
+    // silently.
+    match w {
+        Work::Flags { message, mut uid, base, target, ops, .. } => {
+            if validity_changed {
+                let m = message;
+                let mid = match m {
+                    Some(id) => db(cache, move |c| c.message_id_header(id)).await.ok().flatten(),
+                    None => None,
+                };
+                match mid {
+                    Some(id) => match search_message_id(conn, &id).await?.last() {
+                        Some(&new_uid) => {
+                            uid = new_uid;
+                            for op in &ops {
+                                let op = *op;
+                                db(cache, move |c| c.rematch_op(op, new_uid)).await?;
+                            }
+                        }
+                        None => return Ok(Some((message, gone("flag change", "the folder was rebuilt on the server and the message is not in it")))),
+                    },
+                    None => return Ok(Some((message, gone("flag change", "the folder was rebuilt on the server and the message has no Message-ID to find it by")))),
+                }
+            }
+            Ok(Some((message, flags(conn, uid, &base, &target).await?)))
+        }
+        Work::Other(row) => {
+            match row.op.clone() {
+                Op::Move { uid, to_name, message_id, .. } => {
+                    let uid = match relocate(conn, cache, validity_changed, uid, message_id.clone(), row.id).await? {
+                        Ok(u) => u,
+                        Err(outcome) => return Ok(Some((row.message, outcome))),
+                    };
+                    let r = move_message(conn, uid, &to_name, message_id.as_deref()).await;
+                    *selected = None; // the search for a lost move selects the target
+                    r.map(|o| Some((row.message, o)))
+                }
+                Op::Expunge { uid, message_id } => {
+                    let uid = match relocate(conn, cache, validity_changed, uid, message_id, row.id).await? {
+                        Ok(u) => u,
+                        Err(outcome) => return Ok(Some((row.message, outcome))),
+                    };
+                    expunge(conn, uid).await.map(|o| Some((row.message, o)))
+                }
+                Op::Copy { uid, to_name, copy } => {
+                    let mid = db(cache, move |c| c.message_id_header(copy)).await.ok().flatten();
+                    let uid = match relocate(conn, cache, validity_changed, uid, mid, row.id).await? {
+                        Ok(u) => u,
+                        Err(outcome) => return Ok(Some((Some(copy), outcome))),
+                    };
+                    copy_message(conn, uid, &to_name).await.map(|o| Some((Some(copy), o)))
+                }
+                Op::Append { flags, message_id } => {
+                    *selected = None;
+                    let Some(message) = row.message else { return Ok(Some((None, OpOutcome::default()))) };
+                    append(conn, cache, message, &row.mailbox_name, &flags, message_id.as_deref()).await.map(|o| Some((Some(message), o)))
+                }
+                Op::CreateFolder { name } => {
+                    folder_command(conn, &format!("CREATE {}", quote(&utf7::encode(&name))), "ALREADYEXISTS").await?;
+                    let _ = Command::start(&mut conn.session, &format!("SUBSCRIBE {}", quote(&utf7::encode(&name)))).await?.finish().await;
+                    Ok(Some((None, OpOutcome::default())))
+                }
+                Op::RenameFolder { from, to } => {
+                    *selected = None;
+                    let cmd = format!("RENAME {} {}", quote(&utf7::encode(&from)), quote(&utf7::encode(&to)));
+                    Command::start(&mut conn.session, &cmd).await?.finish().await?;
+                    let _ = Command::start(&mut conn.session, &format!("SUBSCRIBE {}", quote(&utf7::encode(&to)))).await?.finish().await;
+                    Ok(Some((None, OpOutcome::default())))
+                }
+                Op::DeleteFolder { name } => {
+                    *selected = None;
+                    // Leave it first: a server may refuse to delete the selected folder.
+                    let _ = Command::start(&mut conn.session, "UNSELECT").await?.finish().await;
+                    folder_command(conn, &format!("DELETE {}", quote(&utf7::encode(&name))), "NONEXISTENT").await?;
+                    Ok(Some((None, OpOutcome::default())))
+                }
+                Op::Flags { .. } => Ok(Some((row.message, OpOutcome::default()))),
+            }
+        }
+    }
+}
+
+/// The op's UID, re-matched by Message-ID when UIDVALIDITY changed.
+/// `Err(outcome)`: the message cannot be found; report it.
+async fn relocate(
+    conn: &mut Connection,
+    cache: &Arc<Cache>,
+    validity_changed: bool,
+    uid: u32,
+    message_id: Option<String>,
+    op: i64,
+) -> Result<std::result::Result<u32, OpOutcome>> {
+    if !validity_changed {
+        return Ok(Ok(uid));
+    }
+    let Some(id) = message_id else {
+        return Ok(Err(gone("queued action", "the folder was rebuilt on the server and the message has no Message-ID to find it by")));
+    };
+    match search_message_id(conn, &id).await?.last() {
+        Some(&new_uid) => {
+            db(cache, move |c| c.rematch_op(op, new_uid)).await?;
+            Ok(Ok(new_uid))
+        }
+        None => Ok(Err(gone("queued action", "the folder was rebuilt on the server and the message is not in it"))),
+    }
+}
+
+fn gone(what: &str, why: &str) -> OpOutcome {
+    OpOutcome { conflicts: vec![("gone".into(), format!("{what} dropped: {why}"))], ..OpOutcome::default() }
+}
+
+/// CREATE/DELETE: a NO saying it is already so counts as done.
+async fn folder_command(conn: &mut Connection, cmd: &str, already: &str) -> Result<()> {
+    match Command::start(&mut conn.session, cmd).await?.finish().await {
+        Ok(_) => Ok(()),
+        Err(CoreError::Command { text, .. }) if text.to_ascii_uppercase().contains(already) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn copy_message(conn: &mut Connection, uid: u32, to: &str) -> Result<OpOutcome> {
+    let mut outcome = OpOutcome::default();
+    if server_flags(conn, uid).await?.is_none() {
+        outcome.forget_message = true;
+        outcome.conflicts.push(("gone".into(), format!("copy to {to} dropped: the message was already moved or deleted elsewhere")));
+        return Ok(outcome);
+    }
+    let done = Command::start(&mut conn.session, &format!("UID COPY {uid} {}", quote(&utf7::encode(to)))).await?.finish().await?;
+    match done.code {
+        Some(CompletionCode::CopyUid(_, from, to)) => {
+            outcome.new_uid = from.iter().position(|u| *u == uid).and_then(|i| to.get(i).copied());
+        }
+        // Without UIDPLUS the copy's UID is unknown: drop the local copy; the
+        // next sync of the target brings the server's.
+        _ => outcome.forget_message = true,
+    }
+    Ok(outcome)
+}
+
+/// APPEND, unless the message is already there (an upload the server took
+/// before a crash): found by Message-ID, never uploaded twice.
+async fn append(
+    conn: &mut Connection,
+    cache: &Arc<Cache>,
+    message: i64,
+    mailbox: &str,
+    flags: &Flags,
+    message_id: Option<&str>,
+) -> Result<OpOutcome> {
+    let mut outcome = OpOutcome::default();
+    if let Some(id) = message_id {
+        select(conn, mailbox).await?;
+        if let Some(&uid) = search_message_id(conn, id).await?.last() {
+            outcome.new_uid = Some(uid);
+            return Ok(outcome);
+        }
+    }
+    let raw = db(cache, move |c| c.raw_message(message)).await?
+        .ok_or_else(|| CoreError::protocol("APPEND", "the message to upload is missing from the cache"))?;
+    let flag_list = flags.to_imap().join(" ");
+    let flag_arg = format!("({flag_list})");
+    conn.session
+        .append(utf7::encode(mailbox), Some(&flag_arg), None, &raw)
+        .await
+        .map_err(|e| match e {
+            async_imap::error::Error::No(t) | async_imap::error::Error::Bad(t) => {
+                CoreError::Command { command: "APPEND".into(), status: "NO".into(), text: t }
+            }
+            async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => {
+                CoreError::ConnectionLost("sending APPEND".into())
+            }
+            other => CoreError::protocol("APPEND", other.to_string()),
+        })?;
+    crate::imap::drain(&conn.session);
+    // async-imap does not return APPENDUID; find the new UID by Message-ID.
+    if let Some(id) = message_id {
+        select(conn, mailbox).await?;
+        outcome.new_uid = search_message_id(conn, id).await?.last().copied();
+    }
+    if outcome.new_uid.is_none() {
+        // Unknown UID: drop the local row; the next sync brings the server's.
+        outcome.forget_message = true;
+    }
+    Ok(outcome)
 }
 
 async fn fail(cache: &Arc<Cache>, ids: &[i64], e: &CoreError, stats: &mut ReplayStats) -> Result<()> {
@@ -260,20 +500,7 @@ async fn move_message(conn: &mut Connection, uid: u32, to: &str, message_id: Opt
     // moved it before a crash, or another machine moved or deleted it.
     if let Some(id) = message_id {
         Command::start(&mut conn.session, &format!("SELECT {target}")).await?.finish().await?;
-        let mut found: Vec<u32> = Vec::new();
-        let search = format!("UID SEARCH HEADER Message-ID {}", quote(id));
-        let mut cmd = Command::start(&mut conn.session, &search).await?;
-        while let Some(uids) = cmd
-            .next(|r| match r {
-                Response::MailboxData(MailboxDatum::Search(u)) => u.clone(),
-                _ => Vec::new(),
-            })
-            .await?
-        {
-            found.extend(uids);
-        }
-        cmd.finish().await?;
-        if let Some(u) = found.into_iter().max() {
+        if let Some(u) = search_message_id(conn, id).await?.last().copied() {
             outcome.new_uid = Some(u);
             return Ok(outcome);
         }

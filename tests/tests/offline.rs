@@ -167,3 +167,102 @@ async fn replay_on_a_server_without_condstore_sends_no_condstore_syntax() -> any
     assert!(!sent.lines().any(|l| l.trim_end().ends_with(" EXPUNGE") && !l.contains("UID")), "never a bare EXPUNGE");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_copy_and_folder_changes_made_offline_reach_the_server_once() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let account = dovecot.account("alice");
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    peer.create("Old").await?;
+    peer.create("Doomed").await?;
+    for n in 0..3u64 {
+        peer.append("INBOX", None, &mail::message(n, 12)).await?;
+    }
+    let (_d, a) = temp_cache()?;
+    sync(&a, &account).await?;
+    let acc = a.ensure_account(&account.name, &account.email)?.id;
+
+    // Offline: new folder, rename, delete; an .eml without a Message-ID
+    // appended into the new folder; a copy into it.
+    a.queue_folder_op(acc, satchel_cache::Op::CreateFolder { name: "Receipts".into() })?;
+    a.queue_folder_op(acc, satchel_cache::Op::RenameFolder { from: "Old".into(), to: "Older".into() })?;
+    a.queue_folder_op(acc, satchel_cache::Op::DeleteFolder { name: "Doomed".into() })?;
+    let local = satchel_core::local_mail::read(
+        b"From: me@example.test\r\nSubject: Hotel receipt\r\n\r\nPaid 120 EUR.\r\n",
+        satchel_cache::Flags::from_imap(["\\Seen"]),
+        "example.test",
+    );
+    let receipts = folder_id(&a, acc, "Receipts")?;
+    let uploaded = a.queue_append(receipts, &local.row, &local.raw, local.text.as_deref())?;
+    let copy = a.queue_copy(id_of(&a, acc, "INBOX", 2)?, receipts)?;
+    // Readable and searchable offline.
+    assert_eq!(a.reader()?.search(acc, "hotel paid", 10)?.len(), 1);
+
+    let summary = sync(&a, &account).await?;
+    assert_eq!((summary.replayed, summary.conflicts, summary.failed_ops), (5, 0, 0));
+    let on_server = peer.snapshot("Receipts").await?;
+    assert_eq!(on_server.len(), 2, "the upload and the copy, once each");
+    assert!(on_server.iter().any(|m| m.flags == vec!["\\Seen".to_string()]));
+    assert!(peer.select("Older").await.is_ok() && peer.select("Old").await.is_err());
+    assert!(peer.select("Doomed").await.is_err());
+    assert_cache_equals_server(&a, &account, "Receipts", &mut peer).await?;
+    let cached = a.message_headers(receipts)?;
+    let ids: Vec<i64> = cached.iter().map(|h| h.id).collect();
+    assert!(ids.contains(&uploaded) && ids.contains(&copy), "local ids kept: {ids:?} vs {uploaded}, {copy}");
+
+    // A crash after the server took an upload: the op is still queued, the
+    // message is already there (same Message-ID). No second copy.
+    let again = satchel_core::local_mail::read(
+        b"From: me@example.test\r\nSubject: Taxi receipt\r\n\r\nPaid 30 EUR.\r\n",
+        satchel_cache::Flags::default(),
+        "example.test",
+    );
+    a.queue_append(receipts, &again.row, &again.raw, again.text.as_deref())?;
+    peer.append("Receipts", None, &again.raw).await?; // what the server got before the crash
+    let summary = sync(&a, &account).await?;
+    assert_eq!((summary.replayed, summary.conflicts), (1, 0));
+    assert_eq!(peer.snapshot("Receipts").await?.len(), 3);
+    assert_cache_equals_server(&a, &account, "Receipts", &mut peer).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_ops_survive_a_uidvalidity_reset_by_message_id() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let account = dovecot.account("alice");
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    peer.create("Lists").await?;
+    let messages: Vec<Vec<u8>> = (0..6u64).map(|n| mail::message(n, 13)).collect();
+    for m in &messages {
+        peer.append("Lists", None, m).await?;
+    }
+    let (_d, a) = temp_cache()?;
+    sync(&a, &account).await?;
+    let acc = a.ensure_account(&account.name, &account.email)?.id;
+    a.queue_flags(id_of(&a, acc, "Lists", 2)?, &s(&["\\Flagged"]), &[])?;
+    a.queue_move(id_of(&a, acc, "Lists", 5)?, folder_id(&a, acc, "Archive")?)?;
+
+    // The server rebuilds the folder: new UIDVALIDITY, the same messages in
+    // reverse order (so every UID now names another message).
+    peer.select("INBOX").await?;
+    peer.delete("Lists").await?;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    peer.create("Lists").await?;
+    for m in messages.iter().rev() {
+        peer.append("Lists", None, m).await?;
+    }
+    let summary = sync(&a, &account).await?;
+    assert_eq!((summary.replayed, summary.conflicts, summary.failed_ops), (2, 0, 0));
+    let lists = peer.snapshot("Lists").await?;
+    assert_eq!(lists.len(), 5);
+    // Message 2 (n=1) is now UID 5 (reverse order); it carries the flag.
+    let flagged: Vec<u32> = lists.iter().filter(|m| m.flags.contains(&"\\Flagged".to_string())).map(|m| m.uid).collect();
+    assert_eq!(flagged, vec![5]);
+    let archive = peer.snapshot("Archive").await?;
+    assert_eq!(archive.len(), 1);
+    assert_cache_equals_server(&a, &account, "Lists", &mut peer).await?;
+    assert_cache_equals_server(&a, &account, "Archive", &mut peer).await?;
+    let arch = a.message_headers(folder_id(&a, acc, "Archive")?)?;
+    assert_eq!(arch[0].subject, mail::subject(4), "the right message moved");
+    Ok(())
+}

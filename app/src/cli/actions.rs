@@ -47,6 +47,45 @@ pub fn move_to(cx: &Context, id: i64, to: &str) -> Result<()> {
     report(cx, Queued { queued: "move", id, flags: None })
 }
 
+pub fn copy_to(cx: &Context, id: i64, to: &str) -> Result<()> {
+    let (cache, account) = open(cx, None)?;
+    let target = cache.mailbox_by_name(account, to).map_err(|_| satchel_core::CoreError::NoSuchFolder(to.into()))?;
+    let copy = cache.queue_copy(id, target.id)?;
+    report(cx, Queued { queued: "copy", id: copy, flags: None })
+}
+
+pub fn append(cx: &Context, folder: &str, file: &std::path::Path, flags: &[String]) -> Result<()> {
+    let config = cx.profile.load()?;
+    let account = config.pick_account(None)?;
+    let cache = cx.profile.open_cache()?;
+    let row = cache.ensure_account(&account.name, &account.email)?;
+    let target = cache.mailbox_by_name(row.id, folder).map_err(|_| satchel_core::CoreError::NoSuchFolder(folder.into()))?;
+    let raw = std::fs::read(file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+    let domain = account.email.rsplit('@').next().unwrap_or("localhost");
+    let flags = satchel_cache::Flags::from_imap(flags.iter().map(String::as_str));
+    let local = satchel_core::local_mail::read(&raw, flags, domain);
+    let id = cache.queue_append(target.id, &local.row, &local.raw, local.text.as_deref())?;
+    report(cx, Queued { queued: "upload", id, flags: None })
+}
+
+pub fn folder(cx: &Context, action: &str, name: &str, new_name: Option<String>) -> Result<()> {
+    let (cache, account) = open(cx, None)?;
+    let op = match action {
+        "create" => satchel_cache::Op::CreateFolder { name: name.to_string() },
+        "rename" => {
+            let Some(to) = new_name else { bail!("give the new name: satchel folder rename OLD NEW") };
+            satchel_cache::Op::RenameFolder { from: name.to_string(), to }
+        }
+        _ => satchel_cache::Op::DeleteFolder { name: name.to_string() },
+    };
+    cache.queue_folder_op(account, op)?;
+    if cx.json {
+        return print_json(&serde_json::json!({ "queued": format!("folder {action}"), "name": name }));
+    }
+    println!("queued folder {action} of {name} (sent at the next sync)");
+    Ok(())
+}
+
 pub fn delete(cx: &Context, id: i64, permanent: bool) -> Result<()> {
     let (cache, account) = open(cx, None)?;
     if !permanent {

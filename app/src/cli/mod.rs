@@ -69,6 +69,29 @@ enum Command {
         #[arg(long)]
         permanent: bool,
     },
+    /// Copy a message to another folder (queued).
+    Copy {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        to: String,
+    },
+    /// Add a message file (.eml) to a folder (queued upload).
+    Append {
+        folder: String,
+        file: PathBuf,
+        /// Flags to give it, e.g. --flag '\Seen'.
+        #[arg(long)]
+        flag: Vec<String>,
+    },
+    /// Create, rename or delete a folder (queued).
+    Folder {
+        #[arg(value_parser = ["create", "rename", "delete"])]
+        action: String,
+        name: String,
+        /// The new name, for rename.
+        new_name: Option<String>,
+    },
     /// Queued actions, with the server's words for failed ones; `retry` or
     /// `discard` one by its op id.
     Pending {
@@ -148,6 +171,9 @@ pub async fn run(args: Args) -> Result<()> {
         Some(Command::Flag { id, add, remove }) => actions::flag(&cx, id, &add, &remove),
         Some(Command::Move { id, to }) => actions::move_to(&cx, id, &to),
         Some(Command::Delete { id, permanent }) => actions::delete(&cx, id, permanent),
+        Some(Command::Copy { id, to }) => actions::copy_to(&cx, id, &to),
+        Some(Command::Append { folder, file, flag }) => actions::append(&cx, &folder, &file, &flag),
+        Some(Command::Folder { action, name, new_name }) => actions::folder(&cx, &action, &name, new_name),
         Some(Command::Pending { what, id }) => actions::pending(&cx, &what, id),
         Some(Command::Watch { account, poll }) => sync::watch(&cx, account, poll).await,
         Some(Command::Show { id, part, save_attachments }) => read::show(&cx, id, part, save_attachments).await,

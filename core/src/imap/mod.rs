@@ -10,6 +10,7 @@ pub mod utf7;
 pub use command::{Command, Completion, CompletionCode, Event, Pipeline, idle, quote};
 pub(crate) use command::completion_code;
 pub use connect::{Capabilities, Connection, SyncMode, connect};
+pub(crate) use connect::drain_unsolicited as drain;
 pub use stream::{ImapIo, Traffic};
 
 /// The session type used everywhere in the engine.

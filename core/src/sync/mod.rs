@@ -139,14 +139,15 @@ pub(crate) async fn sync_folders(
 ) -> Result<()> {
     let (name, email) = (account.name.clone(), account.email.clone());
     let account_row = mailbox::db(cache, move |c| c.ensure_account(&name, &email)).await?;
-    let listed = list_folders(conn).await?;
     let account_id = account_row.id;
-    mailbox::db(cache, move |c| c.replace_folder_list(account_id, &listed)).await?;
-    // DESIGN.md step 1: offline actions go first, then the resync sees them.
+    // DESIGN.md step 1: offline actions go first (folders created offline
+    // must exist before the folder list is mirrored), then the resync.
     let replayed = crate::replay::replay(conn, cache, account_id).await?;
     summary.replayed += replayed.replayed;
     summary.conflicts += replayed.conflicts;
     summary.failed_ops += replayed.failed;
+    let listed = list_folders(conn).await?;
+    mailbox::db(cache, move |c| c.replace_folder_list(account_id, &listed)).await?;
     let mailboxes = mailbox::db(cache, move |c| c.mailboxes(account_id)).await?;
     let chosen: Vec<_> = match &options.folder {
         Some(f) => {
