@@ -75,7 +75,76 @@ pub async fn replay(conn: &mut Connection, cache: &Arc<Cache>, account_id: i64) 
     // The selected mailbox, and whether its UIDVALIDITY changed since the
     // cache last synced it (then queued UIDs are re-matched by Message-ID).
     let mut selected: Option<(String, bool)> = None;
-    for w in plan_work(ops) {
+    // Phases: folders created or renamed first (later ops use their new
+    // names), then flag changes (batched per mailbox: one FETCH, a few
+    // STOREs), then copies, moves, deletes and uploads in queue order, and
+    // folder deletions last (after what was moved out of them). An op on a
+    // message without a UID cannot be queued, so a message's flag changes
+    // always come before its move or delete.
+    let phase = |w: &Work| match w {
+        Work::Other(row) if matches!(row.op, Op::CreateFolder { .. } | Op::RenameFolder { .. }) => 0,
+        Work::Flags { .. } => 1,
+        Work::Other(row) if matches!(row.op, Op::DeleteFolder { .. }) => 3,
+        Work::Other(_) => 2,
+    };
+    let mut work = plan_work(ops);
+    work.sort_by_key(|w| phase(w));
+    let (flag_work, rest): (Vec<Work>, Vec<Work>) = work.into_iter().partition(|w| phase(w) == 1);
+    let (early, late): (Vec<Work>, Vec<Work>) = rest.into_iter().partition(|w| phase(w) == 0);
+    let mut ordered: Vec<Work> = early;
+    // Flag changes in mailboxes whose UIDVALIDITY is unchanged go in bulk;
+    // the rest take the one-by-one path below, which re-matches UIDs.
+    let mut by_mailbox: Vec<(String, Vec<Work>)> = Vec::new();
+    for w in flag_work {
+        let Work::Flags { mailbox, .. } = &w else { continue };
+        match by_mailbox.iter_mut().find(|(m, _)| m == mailbox) {
+            Some((_, list)) => list.push(w),
+            None => by_mailbox.push((mailbox.clone(), vec![w])),
+        }
+    }
+    for w in std::mem::take(&mut ordered) {
+        run_one(conn, cache, account_id, w, &mut selected, &mut stats).await?;
+    }
+    for (mailbox, list) in by_mailbox {
+        let validity = match select(conn, &mailbox).await {
+            Ok(v) => v,
+            Err(e) if e.is_connection_lost() => return Err(e),
+            Err(e) => {
+                for w in &list {
+                    if let Work::Flags { ops, .. } = w {
+                        fail(cache, ops, &e, &mut stats).await?;
+                    }
+                }
+                continue;
+            }
+        };
+        let name = mailbox.clone();
+        let cached = db(cache, move |c| c.synced_uidvalidity(account_id, &name)).await?;
+        selected = Some((mailbox.clone(), matches!((cached, validity), (Some(a), Some(b)) if a != b)));
+        if selected.as_ref().is_some_and(|(_, changed)| *changed) {
+            for w in list {
+                run_one(conn, cache, account_id, w, &mut selected, &mut stats).await?;
+            }
+        } else {
+            flags_batch(conn, cache, list, &mut stats).await?;
+        }
+    }
+    for w in late {
+        run_one(conn, cache, account_id, w, &mut selected, &mut stats).await?;
+    }
+    Ok(stats)
+}
+
+/// One unit of work, selecting its mailbox first when it needs one.
+async fn run_one(
+    conn: &mut Connection,
+    cache: &Arc<Cache>,
+    account_id: i64,
+    w: Work,
+    selected: &mut Option<(String, bool)>,
+    stats: &mut ReplayStats,
+) -> Result<()> {
+    {
         let (ids, mailbox) = match &w {
             Work::Flags { ops, mailbox, .. } => (ops.clone(), mailbox.clone()),
             Work::Other(row) => (vec![row.id], row.mailbox_name.clone()),
@@ -90,18 +159,18 @@ pub async fn replay(conn: &mut Connection, cache: &Arc<Cache>, account_id: i64) 
                     let name = mailbox.clone();
                     let cached = db(cache, move |c| c.synced_uidvalidity(account_id, &name)).await?;
                     let changed = matches!((cached, validity), (Some(a), Some(b)) if a != b);
-                    selected = Some((mailbox.clone(), changed));
+                    *selected = Some((mailbox.clone(), changed));
                 }
                 Err(e) if e.is_connection_lost() => return Err(e),
                 Err(e) => {
-                    fail(cache, &ids, &e, &mut stats).await?;
-                    selected = None;
-                    continue;
+                    fail(cache, &ids, &e, stats).await?;
+                    *selected = None;
+                    return Ok(());
                 }
             }
         }
         let validity_changed = needs_mailbox && selected.as_ref().is_some_and(|(_, c)| *c);
-        let result = run_work(conn, cache, w, validity_changed, &mut selected).await;
+        let result = run_work(conn, cache, w, validity_changed, selected).await;
         match result {
             Ok(Some((message, outcome))) => {
                 stats.replayed += 1;
@@ -111,12 +180,131 @@ pub async fn replay(conn: &mut Connection, cache: &Arc<Cache>, account_id: i64) 
             Ok(None) => {}
             Err(e) if e.is_connection_lost() => return Err(e),
             Err(e) => {
-                fail(cache, &ids, &e, &mut stats).await?;
-                selected = None;
+                fail(cache, &ids, &e, stats).await?;
+                *selected = None;
             }
         }
     }
-    Ok(stats)
+    Ok(())
+}
+
+/// Flag changes of one (selected) mailbox in bulk: one FETCH of the
+/// server's flags, a three-way merge per message, then one STORE per
+/// distinct change, guarded by UNCHANGEDSINCE; messages the server reports
+/// MODIFIED are merged again one by one.
+async fn flags_batch(conn: &mut Connection, cache: &Arc<Cache>, list: Vec<Work>, stats: &mut ReplayStats) -> Result<()> {
+    struct Item {
+        ops: Vec<i64>,
+        message: Option<i64>,
+        uid: u32,
+        base: Flags,
+        target: Flags,
+    }
+    let items: Vec<Item> = list
+        .into_iter()
+        .filter_map(|w| match w {
+            Work::Flags { ops, message, uid, base, target, .. } => Some(Item { ops, message, uid, base, target }),
+            Work::Other(_) => None,
+        })
+        .collect();
+    let uids: Vec<u32> = items.iter().map(|i| i.uid).collect();
+    let items_arg = if conn.mode == SyncMode::Plain { "(UID FLAGS)" } else { "(UID FLAGS MODSEQ)" };
+    let mut server: HashMap<u32, Flags> = HashMap::new();
+    let mut highest: Option<u64> = None;
+    {
+        let cmd = format!("UID FETCH {} {items_arg}", crate::imap::uidset::format(&uids));
+        let mut c = Command::start(&mut conn.session, &cmd).await?;
+        while let Some(u) = c
+            .next(|r| match r {
+                Response::Fetch(_, attrs) => decode::flag_update(attrs),
+                _ => None,
+            })
+            .await?
+        {
+            if let Some(u) = u {
+                highest = highest.max(u.modseq);
+                server.insert(u.uid, u.flags);
+            }
+        }
+        c.finish().await?;
+    }
+    // (additions, removals) -> UIDs.
+    let mut groups: Vec<((Vec<String>, Vec<String>), Vec<u32>)> = Vec::new();
+    let mut merged_of: HashMap<u32, Flags> = HashMap::new();
+    let mut finished: Vec<(Vec<i64>, Option<i64>, OpOutcome)> = Vec::new();
+    for item in &items {
+        let Some(now) = server.get(&item.uid) else {
+            finished.push((item.ops.clone(), item.message, gone("flag change", "the message was moved or deleted elsewhere")));
+            continue;
+        };
+        let (merged, add, remove) = merge(&item.base, &item.target, now);
+        merged_of.insert(item.uid, merged);
+        if add.is_empty() && remove.is_empty() {
+            continue;
+        }
+        match groups.iter_mut().find(|(k, _)| k.0 == add && k.1 == remove) {
+            Some((_, list)) => list.push(item.uid),
+            None => groups.push(((add, remove), vec![item.uid])),
+        }
+    }
+    let condition = match (conn.mode, highest) {
+        (SyncMode::Plain, _) | (_, None) => String::new(),
+        (_, Some(m)) => format!(" (UNCHANGEDSINCE {m})"),
+    };
+    let mut modified: std::collections::HashSet<u32> = Default::default();
+    for ((add, remove), list) in &groups {
+        let set = crate::imap::uidset::format(list);
+        for (sign, names) in [("+", add), ("-", remove)] {
+            if names.is_empty() {
+                continue;
+            }
+            let cmd = format!("UID STORE {set}{condition} {sign}FLAGS.SILENT ({})", names.join(" "));
+            let done = Command::start(&mut conn.session, &cmd).await?.finish().await?;
+            if let Some(rest) = done.text.split("[MODIFIED ").nth(1) {
+                let set = rest.split(']').next().unwrap_or("");
+                modified.extend(crate::imap::uidset::parse(set, list.len()));
+            }
+        }
+    }
+    for item in items {
+        if modified.contains(&item.uid) {
+            // Changed on the server meanwhile: merge that one again.
+            match flags(conn, item.uid, &item.base, &item.target).await {
+                Ok(o) => finished.push((item.ops, item.message, o)),
+                Err(e) if e.is_connection_lost() => return Err(e),
+                Err(e) => fail(cache, &item.ops, &e, stats).await?,
+            }
+        } else if let Some(m) = merged_of.remove(&item.uid) {
+            finished.push((item.ops, item.message, OpOutcome { flags: Some(m), ..OpOutcome::default() }));
+        }
+    }
+    for (ids, message, outcome) in finished {
+        stats.replayed += 1;
+        stats.conflicts += outcome.conflicts.len() as u64;
+        db(cache, move |c| c.finish_ops(&ids, message, &outcome)).await?;
+    }
+    Ok(())
+}
+
+/// Three-way merge of one message's flags: for every flag we changed, ours
+/// applies where the server still has the base value. (Where the server
+/// moved away from the base it already holds our value: two boolean changes
+/// from one base cannot disagree.) Returns (result, to add, to remove).
+fn merge(base: &Flags, target: &Flags, server: &Flags) -> (Flags, Vec<String>, Vec<String>) {
+    let mut changed: Vec<String> = names(base);
+    changed.extend(names(target));
+    changed.sort();
+    changed.dedup();
+    changed.retain(|f| base.contains(f) != target.contains(f));
+    let mut merged = server.clone();
+    for f in &changed {
+        if server.contains(f) == base.contains(f) {
+            merged.set(f, target.contains(f));
+        }
+    }
+    let add = changed.iter().filter(|f| merged.contains(f) && !server.contains(f)).cloned().collect();
+    let remove = changed.iter().filter(|f| !merged.contains(f) && server.contains(f)).cloned().collect();
+    (merged, add, remove)
 }
 
 /// SELECT; returns the mailbox's UIDVALIDITY.
@@ -412,17 +600,7 @@ async fn flags(conn: &mut Connection, uid: u32, base: &Flags, target: &Flags) ->
             ));
             return Ok(outcome);
         };
-        // Per flag: ours applies where the server still has the base value.
-        // (Where the server moved away from the base it already holds our
-        // value: two boolean changes from one base cannot disagree.)
-        let mut merged = server.clone();
-        for f in &changed {
-            if server.contains(f) == base.contains(f) {
-                merged.set(f, target.contains(f));
-            }
-        }
-        let add: Vec<String> = changed.iter().filter(|f| merged.contains(f) && !server.contains(f)).cloned().collect();
-        let remove: Vec<String> = changed.iter().filter(|f| !merged.contains(f) && server.contains(f)).cloned().collect();
+        let (merged, add, remove) = merge(base, target, &server);
         let condition = match (conn.mode, modseq) {
             (SyncMode::Plain, _) | (_, None) => String::new(),
             (_, Some(m)) => format!(" (UNCHANGEDSINCE {m})"),
@@ -521,4 +699,33 @@ async fn expunge(conn: &mut Connection, uid: u32) -> Result<OpOutcome> {
         Command::start(&mut conn.session, &format!("UID EXPUNGE {uid}")).await?.finish().await?;
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(names: &[&str]) -> Flags {
+        Flags::from_imap(names.iter().copied())
+    }
+
+    #[test]
+    fn three_way_merge_keeps_both_sides_changes() {
+        // We flagged; the other machine marked it read: both survive.
+        let (m, add, remove) = merge(&f(&[]), &f(&["\\Flagged"]), &f(&["\\Seen"]));
+        assert_eq!(m, f(&["\\Seen", "\\Flagged"]));
+        assert_eq!((add, remove), (vec!["\\Flagged".to_string()], vec![]));
+        // Both unflagged: nothing to send.
+        let (m, add, remove) = merge(&f(&["\\Flagged"]), &f(&[]), &f(&[]));
+        assert_eq!(m, f(&[]));
+        assert!(add.is_empty() && remove.is_empty());
+        // A flag we did not touch keeps the server's value.
+        let (m, _, remove) = merge(&f(&["\\Seen", "$Work"]), &f(&["\\Seen"]), &f(&["$Work"]));
+        assert_eq!(m, f(&[]), "we removed $Work; \\Seen stays as the server has it");
+        assert_eq!(remove, vec!["$Work".to_string()]);
+        // Coalesced on-then-off: no change at all.
+        let (m, add, remove) = merge(&f(&["\\Seen"]), &f(&["\\Seen"]), &f(&[]));
+        assert_eq!(m, f(&[]));
+        assert!(add.is_empty() && remove.is_empty());
+    }
 }

@@ -44,6 +44,33 @@ pub fn expand(ranges: &[RangeInclusive<u32>], limit: u32) -> Vec<u32> {
     out
 }
 
+/// Parses a sequence set like `7,9:11` (no `*`); at most `limit` UIDs.
+pub fn parse(text: &str, limit: usize) -> Vec<u32> {
+    let mut out = Vec::new();
+    for part in text.split(',') {
+        let mut ends = part.trim().splitn(2, ':');
+        let a = ends.next().and_then(|v| v.parse::<u32>().ok());
+        let b = ends.next().map(|v| v.parse::<u32>().ok());
+        match (a, b) {
+            (Some(a), None) => out.push(a),
+            (Some(a), Some(Some(b))) => {
+                let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+                for u in lo..=hi {
+                    if out.len() >= limit {
+                        return out;
+                    }
+                    out.push(u);
+                }
+            }
+            _ => {}
+        }
+        if out.len() >= limit {
+            break;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +80,12 @@ mod tests {
         assert_eq!(format(&[5, 1, 2, 3, 8, 10, 11, 12, 3]), "1:3,5,8,10:12");
         assert_eq!(format(&[]), "");
         assert_eq!(format(&[7]), "7");
+    }
+
+    #[test]
+    fn parses_sets() {
+        assert_eq!(parse("7,9:11,x,3:2", 100), vec![7, 9, 10, 11, 2, 3]);
+        assert_eq!(parse("1:4294967295", 5).len(), 5);
     }
 
     #[test]

@@ -88,9 +88,9 @@ fn run_child(profile: &Path) -> Result<Run> {
             bytes_out: n("bytes_out"),
             seconds: v["seconds"].as_f64().unwrap_or(0.0),
             header_only: 0,
-            replayed: 0,
-            conflicts: 0,
-            failed_ops: 0,
+            replayed: n("replayed"),
+            conflicts: n("conflicts"),
+            failed_ops: n("failed_ops"),
             errors: Vec::new(),
         },
         wall,
@@ -222,6 +222,50 @@ async fn bench(messages: u64, runs: usize) -> Result<()> {
         changed_bytes.push(run.summary.bytes_in as f64);
     }
 
+    // "After a trip": 500 offline changes on A while B makes 100 flag changes
+    // and 10 expunges; A reconnects and converges (replay + resync).
+    let mut trip = Vec::new();
+    let mut trip_bytes = Vec::new();
+    for r in 0..runs {
+        let cache = satchel_cache::Cache::open(&synced.join("cache.sqlite"))?;
+        let account = cache.ensure_account("alice-test", "alice@example.test")?;
+        let inbox = cache.mailbox_by_name(account.id, "INBOX")?;
+        let archive = cache.mailbox_by_name(account.id, "Archive")?;
+        let headers = cache.message_headers(inbox.id)?;
+        let mut picked: Vec<i64> = (0..500).map(|_| headers[rng.below(headers.len() as u64) as usize].id).collect();
+        picked.sort_unstable();
+        picked.dedup();
+        for (i, id) in picked.iter().enumerate() {
+            match i % 50 {
+                0..=2 => cache.queue_move(*id, archive.id)?,
+                3 => cache.queue_expunge(*id)?,
+                _ => {
+                    let flag = if i % 2 == 0 { "\\Flagged" } else { "$Trip" };
+                    cache.queue_flags(*id, &[flag.to_string()], &[])?;
+                }
+            }
+        }
+        let queued = cache.ops(account.id)?.len();
+        drop(cache);
+        let live = peer.snapshot("INBOX").await?;
+        let mut flag_uids: Vec<u32> = (0..100).map(|_| live[rng.below(live.len() as u64) as usize].uid).collect();
+        flag_uids.sort_unstable();
+        flag_uids.dedup();
+        peer.store("INBOX", &satchel_core::imap::uidset::format(&flag_uids), "+FLAGS.SILENT (\\Answered)").await?;
+        let gone: Vec<u32> = (0..10).map(|i| live[(i * 89 + r * 7 + 5) % live.len()].uid).collect();
+        peer.expunge("INBOX", &satchel_core::imap::uidset::format(&gone)).await?;
+        let run = run_child(&synced)?;
+        eprintln!(
+            "   after a trip {r}: {queued} queued, {} sent, {} conflicts, {} changed, {} vanished, {:.3} s, {} bytes in",
+            run.summary.replayed, run.summary.conflicts, run.summary.changed, run.summary.vanished, run.summary.seconds, run.summary.bytes_in
+        );
+        if run.summary.failed_ops > 0 {
+            bail!("{} queued actions failed", run.summary.failed_ops);
+        }
+        trip.push(run.summary.seconds);
+        trip_bytes.push(run.summary.bytes_in as f64);
+    }
+
     let raw_m = median(raw);
     let init_m = median(initial);
     println!("| measure ({messages} messages, median of {runs}) | value |");
@@ -239,6 +283,11 @@ async fn bench(messages: u64, runs: usize) -> Result<()> {
         "| resync after 100 flag changes + 10 expunges (QRESYNC) | {:.0} ms, {:.0} bytes |",
         median(changed) * 1000.0,
         median(changed_bytes)
+    );
+    println!(
+        "| after a trip: 500 offline changes on A, 100 flag changes + 10 expunges by B, A reconnects | {:.2} s, {:.0} KB in |",
+        median(trip),
+        median(trip_bytes) / 1000.0
     );
     if !raw_select.is_empty() {
         println!(
