@@ -377,58 +377,17 @@ impl Cache {
     /// Records the server's answer to ops `done` (several when coalesced)
     /// and removes them, in one transaction.
     pub fn finish_ops(&self, done: &[i64], message: Option<i64>, outcome: &OpOutcome) -> Result<()> {
+        self.finish_many(&[(done.to_vec(), message, outcome.clone())])
+    }
+
+    /// Several [`Cache::finish_ops`] in one transaction (a batch replay).
+    pub fn finish_many(&self, results: &[(Vec<i64>, Option<i64>, OpOutcome)]) -> Result<()> {
         let mut conn = self.write()?;
-        let tx = conn.transaction().context("starting to record an op")?;
-        if let Some(m) = message {
-            let info: Option<(i64, String, String, Option<i64>)> = tx
-                .query_row(
-                    "SELECT b.account_id, b.name, m.subject, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-                      WHERE m.id = ?1",
-                    params![m],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()
-                .context("reading the op's message")?;
-            if let Some((account, mailbox, subject, uid)) = info {
-                for (kind, detail) in &outcome.conflicts {
-                    tx.execute(
-                        "INSERT INTO conflicts (account_id, message_id, mailbox_name, uid, subject, kind, detail, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        params![account, m, mailbox, uid, subject, kind, detail, crate::now_unix()],
-                    )
-                    .context("recording a conflict")?;
-                }
-            }
-            if let Some(f) = &outcome.flags {
-                tx.execute(
-                    "UPDATE messages SET flags = ?2, keywords = ?3 WHERE id = ?1",
-                    params![m, f.system, f.keywords_column()],
-                )
-                .context("recording the server's flags")?;
-            }
-            if let Some(uid) = outcome.new_uid {
-                // Another row may already hold that UID if a sync fetched it
-                // first: keep ours (it carries the local id) and drop that one.
-                tx.execute(
-                    "DELETE FROM messages WHERE uid = ?2 AND id != ?1
-                        AND mailbox_id = (SELECT mailbox_id FROM messages WHERE id = ?1)",
-                    params![m, uid],
-                )
-                .context("removing a duplicate")?;
-                tx.execute("UPDATE messages SET uid = ?2 WHERE id = ?1", params![m, uid])
-                    .context("recording the new UID")?;
-                // An uploaded message's bytes are on the server now.
-                tx.execute("DELETE FROM parts WHERE message_id = ?1 AND section = 'raw'", params![m])
-                    .context("dropping the uploaded copy")?;
-            }
-            if outcome.forget_message {
-                tx.execute("DELETE FROM messages WHERE id = ?1", params![m]).context("forgetting a message")?;
-            }
+        let tx = conn.transaction().context("starting to record ops")?;
+        for (done, message, outcome) in results {
+            finish_in(&tx, done, *message, outcome)?;
         }
-        for id in done {
-            tx.execute("DELETE FROM ops WHERE id = ?1", params![id]).context("removing a finished op")?;
-        }
-        tx.commit().context("committing an op's result")?;
+        tx.commit().context("committing ops' results")?;
         Ok(())
     }
 
@@ -671,3 +630,57 @@ impl Cache {
         Ok(())
     }
 }
+
+fn finish_in(tx: &rusqlite::Transaction<'_>, done: &[i64], message: Option<i64>, outcome: &OpOutcome) -> Result<()> {
+        if let Some(m) = message {
+            let info: Option<(i64, String, String, Option<i64>)> = tx
+                .query_row(
+                    "SELECT b.account_id, b.name, m.subject, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+                      WHERE m.id = ?1",
+                    params![m],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .context("reading the op's message")?;
+            if let Some((account, mailbox, subject, uid)) = info {
+                for (kind, detail) in &outcome.conflicts {
+                    tx.execute(
+                        "INSERT INTO conflicts (account_id, message_id, mailbox_name, uid, subject, kind, detail, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![account, m, mailbox, uid, subject, kind, detail, crate::now_unix()],
+                    )
+                    .context("recording a conflict")?;
+                }
+            }
+            if let Some(f) = &outcome.flags {
+                tx.execute(
+                    "UPDATE messages SET flags = ?2, keywords = ?3 WHERE id = ?1",
+                    params![m, f.system, f.keywords_column()],
+                )
+                .context("recording the server's flags")?;
+            }
+            if let Some(uid) = outcome.new_uid {
+                // Another row may already hold that UID if a sync fetched it
+                // first: keep ours (it carries the local id) and drop that one.
+                tx.execute(
+                    "DELETE FROM messages WHERE uid = ?2 AND id != ?1
+                        AND mailbox_id = (SELECT mailbox_id FROM messages WHERE id = ?1)",
+                    params![m, uid],
+                )
+                .context("removing a duplicate")?;
+                tx.execute("UPDATE messages SET uid = ?2 WHERE id = ?1", params![m, uid])
+                    .context("recording the new UID")?;
+                // An uploaded message's bytes are on the server now.
+                tx.execute("DELETE FROM parts WHERE message_id = ?1 AND section = 'raw'", params![m])
+                    .context("dropping the uploaded copy")?;
+            }
+            if outcome.forget_message {
+                tx.execute("DELETE FROM messages WHERE id = ?1", params![m]).context("forgetting a message")?;
+            }
+        }
+        for id in done {
+            tx.execute("DELETE FROM ops WHERE id = ?1", params![id]).context("removing a finished op")?;
+        }
+        Ok(())
+}
+

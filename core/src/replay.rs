@@ -102,9 +102,11 @@ pub async fn replay(conn: &mut Connection, cache: &Arc<Cache>, account_id: i64) 
             None => by_mailbox.push((mailbox.clone(), vec![w])),
         }
     }
+    let started = std::time::Instant::now();
     for w in std::mem::take(&mut ordered) {
         run_one(conn, cache, account_id, w, &mut selected, &mut stats).await?;
     }
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "replayed folder creations and renames");
     for (mailbox, list) in by_mailbox {
         let validity = match select(conn, &mailbox).await {
             Ok(v) => v,
@@ -129,9 +131,53 @@ pub async fn replay(conn: &mut Connection, cache: &Arc<Cache>, account_id: i64) 
             flags_batch(conn, cache, list, &mut stats).await?;
         }
     }
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "replayed flag changes");
+    let late_count = late.len();
+    // Copies before moves and deletes (a copy reads the source UID), moves
+    // and deletes grouped per folder into one command each; uploads and
+    // folder deletions after.
+    let rank = |w: &Work| match w {
+        Work::Other(row) => match row.op {
+            Op::Copy { .. } => 0,
+            Op::Move { .. } => 1,
+            Op::Expunge { .. } => 2,
+            Op::DeleteFolder { .. } => 4,
+            _ => 3,
+        },
+        Work::Flags { .. } => 3,
+    };
+    let mut late = late;
+    late.sort_by_key(|w| rank(w));
+    let mut pending_group: Vec<OpRow> = Vec::new();
     for w in late {
-        run_one(conn, cache, account_id, w, &mut selected, &mut stats).await?;
+        let groupable = match &w {
+            Work::Other(row) => matches!(row.op, Op::Move { .. } | Op::Expunge { .. }),
+            Work::Flags { .. } => false,
+        };
+        if let Some(first) = pending_group.first() {
+            let same = match (&w, &first.op) {
+                (Work::Other(row), Op::Move { to_name, .. }) => {
+                    matches!(&row.op, Op::Move { to_name: t, .. } if t == to_name) && row.mailbox_name == first.mailbox_name
+                }
+                (Work::Other(row), Op::Expunge { .. }) => {
+                    matches!(row.op, Op::Expunge { .. }) && row.mailbox_name == first.mailbox_name
+                }
+                _ => false,
+            };
+            if !same {
+                let group = std::mem::take(&mut pending_group);
+                run_group(conn, cache, account_id, group, &mut selected, &mut stats).await?;
+            }
+        }
+        match w {
+            Work::Other(row) if groupable => pending_group.push(row),
+            other => run_one(conn, cache, account_id, other, &mut selected, &mut stats).await?,
+        }
     }
+    if !pending_group.is_empty() {
+        run_group(conn, cache, account_id, pending_group, &mut selected, &mut stats).await?;
+    }
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, late_count, "replayed the rest");
     Ok(stats)
 }
 
@@ -184,6 +230,110 @@ async fn run_one(
                 *selected = None;
             }
         }
+    }
+    Ok(())
+}
+
+/// Moves (to one folder) or deletes of one folder in one command. Falls
+/// back to one by one when the folder's UIDVALIDITY changed, the server
+/// lacks MOVE or UIDPLUS, or for any message the bulk command missed.
+async fn run_group(
+    conn: &mut Connection,
+    cache: &Arc<Cache>,
+    account_id: i64,
+    group: Vec<OpRow>,
+    selected: &mut Option<(String, bool)>,
+    stats: &mut ReplayStats,
+) -> Result<()> {
+    let Some(first) = group.first() else { return Ok(()) };
+    let mailbox = first.mailbox_name.clone();
+    let is_move = matches!(first.op, Op::Move { .. });
+    let capable = if is_move { conn.capabilities.has("MOVE") } else { conn.capabilities.has("UIDPLUS") };
+    if group.len() == 1 || !capable {
+        for row in group {
+            run_one(conn, cache, account_id, Work::Other(row), selected, stats).await?;
+        }
+        return Ok(());
+    }
+    if selected.as_ref().map(|(n, _)| n.as_str()) != Some(mailbox.as_str()) {
+        let validity = select(conn, &mailbox).await?;
+        let name = mailbox.clone();
+        let cached = db(cache, move |c| c.synced_uidvalidity(account_id, &name)).await?;
+        *selected = Some((mailbox.clone(), matches!((cached, validity), (Some(a), Some(b)) if a != b)));
+    }
+    if selected.as_ref().is_some_and(|(_, changed)| *changed) {
+        for row in group {
+            run_one(conn, cache, account_id, Work::Other(row), selected, stats).await?;
+        }
+        return Ok(());
+    }
+    let uid_of = |row: &OpRow| match row.op {
+        Op::Move { uid, .. } | Op::Expunge { uid, .. } => uid,
+        _ => 0,
+    };
+    let uids: Vec<u32> = group.iter().map(uid_of).collect();
+    let set = crate::imap::uidset::format(&uids);
+    // Which of them the server still has.
+    let mut present: std::collections::HashSet<u32> = Default::default();
+    {
+        let mut c = Command::start(&mut conn.session, &format!("UID FETCH {set} (UID)")).await?;
+        while let Some(u) = c
+            .next(|r| match r {
+                Response::Fetch(_, attrs) => attrs.iter().find_map(|a| match a {
+                    async_imap::imap_proto::AttributeValue::Uid(u) => Some(*u),
+                    _ => None,
+                }),
+                _ => None,
+            })
+            .await?
+        {
+            present.extend(u);
+        }
+        c.finish().await?;
+    }
+    let here: Vec<u32> = uids.iter().copied().filter(|u| present.contains(u)).collect();
+    let mut mapping: HashMap<u32, u32> = HashMap::new();
+    if !here.is_empty() {
+        let here_set = crate::imap::uidset::format(&here);
+        if let Op::Move { to_name, .. } = &first.op {
+            let target = quote(&utf7::encode(to_name));
+            let mut cmd = Command::start(&mut conn.session, &format!("UID MOVE {here_set} {target}")).await?;
+            while let Some(c) = cmd.next(copyuid_of).await? {
+                if let Some((_, from, to)) = c {
+                    mapping.extend(from.into_iter().zip(to));
+                }
+            }
+            let done = cmd.finish().await?;
+            if let Some(CompletionCode::CopyUid(_, from, to)) = done.code {
+                mapping.extend(from.into_iter().zip(to));
+            }
+        } else {
+            Command::start(&mut conn.session, &format!("UID STORE {here_set} +FLAGS.SILENT (\\Deleted)")).await?.finish().await?;
+            Command::start(&mut conn.session, &format!("UID EXPUNGE {here_set}")).await?.finish().await?;
+        }
+    }
+    let mut finished: Vec<(Vec<i64>, Option<i64>, OpOutcome)> = Vec::new();
+    let mut leftovers: Vec<OpRow> = Vec::new();
+    for row in group {
+        let uid = uid_of(&row);
+        if is_move {
+            match mapping.get(&uid) {
+                Some(&new_uid) => finished.push((vec![row.id], row.message, OpOutcome { new_uid: Some(new_uid), ..OpOutcome::default() })),
+                // Gone from the source (or not mapped): the one-by-one path
+                // looks for it in the target by Message-ID.
+                None => leftovers.push(row),
+            }
+        } else if present.contains(&uid) {
+            finished.push((vec![row.id], row.message, OpOutcome::default()));
+        } else {
+            finished.push((vec![row.id], row.message, gone("delete", "the message was already moved or deleted elsewhere")));
+        }
+    }
+    stats.replayed += finished.len() as u64;
+    stats.conflicts += finished.iter().map(|(_, _, o)| o.conflicts.len() as u64).sum::<u64>();
+    db(cache, move |c| c.finish_many(&finished)).await?;
+    for row in leftovers {
+        run_one(conn, cache, account_id, Work::Other(row), selected, stats).await?;
     }
     Ok(())
 }
@@ -278,11 +428,10 @@ async fn flags_batch(conn: &mut Connection, cache: &Arc<Cache>, list: Vec<Work>,
             finished.push((item.ops, item.message, OpOutcome { flags: Some(m), ..OpOutcome::default() }));
         }
     }
-    for (ids, message, outcome) in finished {
-        stats.replayed += 1;
-        stats.conflicts += outcome.conflicts.len() as u64;
-        db(cache, move |c| c.finish_ops(&ids, message, &outcome)).await?;
-    }
+    stats.replayed += finished.len() as u64;
+    stats.conflicts += finished.iter().map(|(_, _, o)| o.conflicts.len() as u64).sum::<u64>();
+    // One transaction for the whole batch.
+    db(cache, move |c| c.finish_many(&finished)).await?;
     Ok(())
 }
 
@@ -392,8 +541,12 @@ async fn run_work(
                         Err(outcome) => return Ok(Some((row.message, outcome))),
                     };
                     let r = move_message(conn, uid, &to_name, message_id.as_deref()).await;
-                    *selected = None; // the search for a lost move selects the target
-                    r.map(|o| Some((row.message, o)))
+                    // Only the search for a lost move leaves another folder
+                    // selected; re-selecting costs a SELECT of the source.
+                    if r.as_ref().map_or(true, |(_, reselected)| *reselected) {
+                        *selected = None;
+                    }
+                    r.map(|(o, _)| Some((row.message, o)))
                 }
                 Op::Expunge { uid, message_id } => {
                     let uid = match relocate(conn, cache, validity_changed, uid, message_id, row.id).await? {
@@ -642,7 +795,8 @@ fn copyuid_of(response: &Response<'_>) -> Option<(u32, Vec<u32>, Vec<u32>)> {
     }
 }
 
-async fn move_message(conn: &mut Connection, uid: u32, to: &str, message_id: Option<&str>) -> Result<OpOutcome> {
+/// Returns the outcome and whether another mailbox is now selected.
+async fn move_message(conn: &mut Connection, uid: u32, to: &str, message_id: Option<&str>) -> Result<(OpOutcome, bool)> {
     let target = quote(&utf7::encode(to));
     let mut new_uid = None;
     let pick = |from: &[u32], to: &[u32]| from.iter().position(|u| *u == uid).and_then(|i| to.get(i).copied());
@@ -672,7 +826,7 @@ async fn move_message(conn: &mut Connection, uid: u32, to: &str, message_id: Opt
     let mut outcome = OpOutcome::default();
     if new_uid.is_some() {
         outcome.new_uid = new_uid;
-        return Ok(outcome);
+        return Ok((outcome, false));
     }
     // Nothing was moved: the source is gone. Either our own earlier attempt
     // moved it before a crash, or another machine moved or deleted it.
@@ -680,12 +834,12 @@ async fn move_message(conn: &mut Connection, uid: u32, to: &str, message_id: Opt
         Command::start(&mut conn.session, &format!("SELECT {target}")).await?.finish().await?;
         if let Some(u) = search_message_id(conn, id).await?.last().copied() {
             outcome.new_uid = Some(u);
-            return Ok(outcome);
+            return Ok((outcome, true));
         }
     }
     outcome.forget_message = true;
     outcome.conflicts.push(("gone".into(), format!("move to {to} dropped: the message was already moved or deleted elsewhere")));
-    Ok(outcome)
+    Ok((outcome, message_id.is_some()))
 }
 
 async fn expunge(conn: &mut Connection, uid: u32) -> Result<OpOutcome> {
