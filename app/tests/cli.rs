@@ -259,3 +259,67 @@ aGVsbG8gYXR0YWNobWVudCBieXRlcw==\r\n--b--\r\n";
     assert!(satchel(p, &["sync"]).status.success());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefetch_keeps_a_folder_readable_offline_and_search_merges_the_server() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    // Two recent messages (one with a 30 KB attachment) and one from last year.
+    let recent = |subject: &str, body: &str, attachment: bool| {
+        let date = satchel_tests::mail::rfc2822_date(now - 3600);
+        let mut m = format!("From: a@example.test\r\nDate: {date}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n");
+        if attachment {
+            let blob = satchel_tests::mail::base64(&vec![7u8; 30_000]);
+            m.push_str(&format!("Content-Type: multipart/mixed; boundary=\"z\"\r\n\r\n--z\r\nContent-Type: text/plain\r\n\r\n{body}\r\n--z\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"blob.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{blob}\r\n--z--\r\n"));
+        } else {
+            m.push_str(&format!("Content-Type: text/plain\r\n\r\n{body}\r\n"));
+        }
+        m.into_bytes()
+    };
+    peer.append("INBOX", None, &recent("Ferry times", "The ferry leaves at nine from pier four.", true)).await?;
+    peer.append("INBOX", None, &recent("Museum", "Closed on Mondays, open late on Thursdays.", false)).await?;
+    let old = format!("From: b@example.test\r\nDate: {}\r\nSubject: Old plan\r\n\r\nThe ferry was cancelled.\r\n", satchel_tests::mail::rfc2822_date(now - 400 * 86400));
+    peer.append("INBOX", None, old.as_bytes()).await?;
+
+    let profile = tempfile::tempdir()?;
+    let p = profile.path();
+    assert!(add_account(p, &dovecot, "home", dovecot.imaps_port, &[]).status.success());
+    json(&satchel(p, &["sync", "--json"]));
+    // Online search finds the old message's body on the server only.
+    let hits = json(&satchel(p, &["search", "ferry", "--json"]));
+    let sources: Vec<(String, String)> = hits
+        .as_array()
+        .map(|a| a.iter().map(|h| (h["subject"].as_str().unwrap_or("").to_string(), h["source"].as_str().unwrap_or("").to_string())).collect())
+        .unwrap_or_default();
+    assert!(sources.contains(&("Ferry times".into(), "local".into())), "subject match is local: {sources:?}");
+    assert!(sources.contains(&("Old plan".into(), "server".into())), "body match comes from the server: {sources:?}");
+
+    assert!(satchel(p, &["offline-policy", "INBOX", "--days", "30", "--max-attachment-kb", "64"]).status.success());
+    let done = json(&satchel(p, &["prefetch", "--json"]));
+    assert_eq!(done["messages"], 2, "the two recent ones, not last year's");
+    assert_eq!(done["attachments"], 1);
+    let space = json(&satchel(p, &["space", "--json"]));
+    let inbox = space["folders"].as_array().and_then(|a| a.iter().find(|f| f["folder"] == "INBOX")).cloned().unwrap_or_default();
+    assert_eq!(inbox["bodies_cached"], 2);
+    assert!(inbox["bytes"].as_u64() > Some(30_000));
+
+    // Offline: prefetched bodies read, and search finds their words.
+    assert!(satchel(p, &["offline", "on"]).status.success());
+    let rows = json(&satchel(p, &["list", "INBOX", "--json"]));
+    for r in rows.as_array().cloned().unwrap_or_default() {
+        let shown = json(&satchel(p, &["show", "--id", &r["id"].to_string(), "--json"]));
+        let expected = r["subject"] != "Old plan";
+        assert_eq!(shown["available_offline"], expected, "{}", r["subject"]);
+    }
+    let hits = json(&satchel(p, &["search", "mondays", "--json"]));
+    assert_eq!(hits.as_array().map(Vec::len), Some(1));
+    // Purging outside the policy (none now) frees the space.
+    assert!(satchel(p, &["offline", "off"]).status.success());
+    assert!(satchel(p, &["offline-policy", "INBOX", "--off"]).status.success());
+    let purged = json(&satchel(p, &["space", "--purge", "--json"]));
+    assert!(purged["purged_bytes"].as_u64() > Some(30_000), "{purged}");
+    let hits = json(&satchel(p, &["search", "mondays", "--local", "--json"]));
+    assert_eq!(hits.as_array().map(Vec::len), Some(0), "purged words leave the index");
+    Ok(())
+}

@@ -12,6 +12,7 @@ mod mailboxes;
 pub(crate) mod messages;
 mod migrations;
 mod model;
+mod offline;
 mod ops;
 mod search;
 
@@ -24,6 +25,7 @@ pub use error::{CacheError, Result};
 pub use flags::{Flags, SystemFlag};
 pub use mailboxes::FolderListChange;
 pub use messages::{CommitCounts, FlagUpdate};
+pub use offline::{FolderSpace, OfflinePolicy, PrefetchItem};
 pub use ops::{Conflict, MessageDetail, Op, OpOutcome, OpRow};
 pub use model::{
     Account, Mailbox, MailboxCounts, MailboxServerInfo, MessageHeader, MessageListItem,
@@ -84,6 +86,12 @@ fn open_connection(path: &Path) -> Result<Connection> {
         .map_err(|e| CacheError::sql("setting synchronous", e))?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(|e| CacheError::sql("enabling foreign keys", e))?;
+    // A bulk header sync writes index pages all over the message table:
+    // a 16 MiB page cache and fewer WAL checkpoints keep it off the disk.
+    conn.pragma_update(None, "cache_size", -16384)
+        .map_err(|e| CacheError::sql("sizing the page cache", e))?;
+    conn.pragma_update(None, "wal_autocheckpoint", 4000)
+        .map_err(|e| CacheError::sql("setting the checkpoint interval", e))?;
     Ok(conn)
 }
 

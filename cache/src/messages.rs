@@ -5,7 +5,7 @@
 //! transaction as the messages it describes, so an interrupted sync resumes
 //! exactly where the last commit left it.
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::error::{CacheError, Result, SqlContext};
 use crate::{Cache, Flags, MessageHeader, MessageListItem, NewMessage, Page, PageCursor, Reader};
@@ -142,6 +142,41 @@ impl Cache {
             .context("moving the new-mail mark")?;
         tx.commit().context("committing the new-mail mark")?;
         Ok(ids)
+    }
+
+    /// Local ids of the cached messages with these UIDs.
+    pub fn ids_for_uids(&self, mailbox_id: i64, uids: &[u32]) -> Result<Vec<i64>> {
+        let conn = self.write()?;
+        let mut stmt = conn
+            .prepare_cached("SELECT id FROM messages WHERE mailbox_id = ?1 AND uid = ?2")
+            .context("looking up UIDs")?;
+        let mut ids = Vec::new();
+        for uid in uids {
+            if let Some(id) = stmt
+                .query_row(params![mailbox_id, uid], |r| r.get::<_, i64>(0))
+                .optional()
+                .context("looking up a UID")?
+            {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// List rows for these local ids (newest first).
+    pub fn list_items(&self, ids: &[i64]) -> Result<Vec<MessageListItem>> {
+        let conn = self.write()?;
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {LIST_COLUMNS} FROM messages WHERE id = ?1"))
+            .context("reading messages")?;
+        let mut items = Vec::new();
+        for id in ids {
+            if let Some(item) = stmt.query_row(params![id], list_item).optional().context("reading a message")? {
+                items.push(item);
+            }
+        }
+        items.sort_by(|a, b| b.date.cmp(&a.date));
+        Ok(items)
     }
 
     /// The UIDs cached for a mailbox, ascending.

@@ -135,6 +135,12 @@ CREATE TABLE conflicts (
     r#"
 ALTER TABLE mailboxes ADD COLUMN notified_uidnext INTEGER;
 "#,
+    // 5: "available offline": bodies of messages newer than offline_days are
+    // prefetched, with attachments up to offline_max_attachment bytes.
+    r#"
+ALTER TABLE mailboxes ADD COLUMN offline_days INTEGER;
+ALTER TABLE mailboxes ADD COLUMN offline_max_attachment INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this build writes.

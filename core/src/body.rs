@@ -279,3 +279,76 @@ mod tests {
         assert_eq!(text_part(&html_only).map(|p| p.section.as_str()), Some("1"));
     }
 }
+
+/// What a prefetch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Prefetched {
+    pub messages: u64,
+    pub attachments: u64,
+    pub bytes: u64,
+}
+
+/// Fetches the text (and attachments within the size limit) of messages in
+/// "available offline" folders, newest first, within each folder's age
+/// limit. `progress(folder, done, total)` after each message.
+pub async fn prefetch(
+    cache: &Arc<Cache>,
+    account: &AccountConfig,
+    folder: Option<&str>,
+    progress: &mut (dyn FnMut(&str, u64, u64) + Send),
+) -> Result<Prefetched> {
+    let (name, email) = (account.name.clone(), account.email.clone());
+    let account_id = db(cache, move |c| c.ensure_account(&name, &email)).await?.id;
+    let folders = db(cache, move |c| c.offline_folders(account_id)).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let mut done = Prefetched::default();
+    let password = crate::credentials::password(account).await?;
+    let mut conn: Option<Connection> = None;
+    for (mailbox_id, mailbox, policy) in folders {
+        if folder.is_some_and(|f| f != mailbox) {
+            continue;
+        }
+        let since = now - i64::from(policy.days) * 86_400;
+        let items = db(cache, move |c| c.prefetch_candidates(mailbox_id, since)).await?;
+        if items.is_empty() {
+            continue;
+        }
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => conn.insert(imap::connect(account, &password).await?),
+        };
+        Command::start(&mut c.session, &format!("EXAMINE {}", quote(&utf7::encode(&mailbox)))).await?.finish().await?;
+        let total = items.len() as u64;
+        for (i, item) in items.into_iter().enumerate() {
+            let id = item.id;
+            let detail = db(cache, move |c| c.message_detail(id)).await?;
+            let text = fetch_text(c, &detail).await?;
+            done.bytes += text.len() as u64;
+            let stored = text.clone();
+            db(cache, move |c| c.store_part(id, TEXT_KEY, stored.as_bytes(), Some(&stored))).await?;
+            if let (Some(structure), Some(uid)) = (&item.structure, detail.uid) {
+                for a in attachments(structure).into_iter().filter(|a| u64::from(a.size) <= policy.max_attachment) {
+                    let (header, body) = fetch_section(c, uid, &a.section).await?;
+                    let raw = as_message(&header, &body);
+                    let bytes = MessageParser::new()
+                        .parse(&raw)
+                        .and_then(|m| m.parts.first().map(|p| p.contents().to_vec()))
+                        .unwrap_or(body);
+                    done.bytes += bytes.len() as u64;
+                    done.attachments += 1;
+                    let section = a.section.clone();
+                    db(cache, move |c| c.store_part(id, &section, &bytes, None)).await?;
+                }
+            }
+            done.messages += 1;
+            progress(&mailbox, i as u64 + 1, total);
+        }
+    }
+    if let Some(mut c) = conn {
+        let _ = tokio::time::timeout(Duration::from_secs(3), c.session.logout()).await;
+    }
+    Ok(done)
+}

@@ -10,6 +10,7 @@ mod error;
 pub mod imap;
 pub mod local_mail;
 pub mod replay;
+pub mod search;
 pub mod sync;
 pub mod watch;
 

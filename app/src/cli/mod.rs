@@ -111,11 +111,38 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         save_attachments: Option<PathBuf>,
     },
-    /// Search the cache (subject, addresses, cached bodies).
+    /// Search: the cache (subject, addresses, cached bodies) at once, plus
+    /// the server when online; each hit says where it came from.
     Search {
         query: String,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Only the cache.
+        #[arg(long)]
+        local: bool,
+    },
+    /// Keep a folder available offline: bodies of the last DAYS days and
+    /// attachments up to a size are prefetched.
+    OfflinePolicy {
+        folder: String,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 0)]
+        max_attachment_kb: u64,
+        /// Stop keeping it offline.
+        #[arg(long)]
+        off: bool,
+    },
+    /// Fetch bodies for the folders kept offline.
+    Prefetch {
+        #[arg(long)]
+        folder: Option<String>,
+    },
+    /// Space the cached bodies take per folder; --purge drops those outside
+    /// the offline policy.
+    Space {
+        #[arg(long)]
+        purge: bool,
     },
     /// Stay online: push new mail (IDLE), send queued actions at once, and
     /// print every event as one JSON line until interrupted.
@@ -177,7 +204,12 @@ pub async fn run(args: Args) -> Result<()> {
         Some(Command::Pending { what, id }) => actions::pending(&cx, &what, id),
         Some(Command::Watch { account, poll }) => sync::watch(&cx, account, poll).await,
         Some(Command::Show { id, part, save_attachments }) => read::show(&cx, id, part, save_attachments).await,
-        Some(Command::Search { query, limit }) => read::search(&cx, &query, limit),
+        Some(Command::Search { query, limit, local }) => read::search(&cx, &query, limit, local).await,
+        Some(Command::OfflinePolicy { folder, days, max_attachment_kb, off }) => {
+            read::policy(&cx, &folder, days, max_attachment_kb, off)
+        }
+        Some(Command::Prefetch { folder }) => read::prefetch(&cx, folder).await,
+        Some(Command::Space { purge }) => read::space(&cx, purge),
         Some(Command::Offline { state }) => actions::offline(&cx, state == "on"),
         Some(Command::Conflicts) => actions::conflicts(&cx),
         None => {

@@ -99,12 +99,26 @@ pub async fn show(cx: &Context, id: i64, part: Option<String>, save_to: Option<P
     Ok(())
 }
 
-pub fn search(cx: &Context, query: &str, limit: u32) -> Result<()> {
+pub async fn search(cx: &Context, query: &str, limit: u32, local_only: bool) -> Result<()> {
     let config = cx.profile.load()?;
-    let account = config.pick_account(None)?;
-    let cache = cx.profile.open_cache()?;
+    let account = config.pick_account(None)?.clone();
+    let cache = Arc::new(cx.profile.open_cache()?);
     let row = cache.ensure_account(&account.name, &account.email)?;
-    let hits = cache.reader()?.search(row.id, query, limit)?;
+    // Local results at once; the server's added when online, marked as such.
+    let local = cache.reader()?.search(row.id, query, limit)?;
+    let mut hits: Vec<(satchel_cache::MessageListItem, &'static str)> = local.into_iter().map(|m| (m, "local")).collect();
+    let mut note = None;
+    if !local_only && !config.work_offline {
+        match satchel_core::search::server_search(&cache, &account, query).await {
+            Ok(ids) => {
+                let known: std::collections::HashSet<i64> = hits.iter().map(|(m, _)| m.id).collect();
+                let extra: Vec<i64> = ids.into_iter().filter(|id| !known.contains(id)).collect();
+                hits.extend(cache.list_items(&extra)?.into_iter().map(|m| (m, "server")));
+            }
+            Err(e) => note = Some(format!("server search unavailable ({e}); local results only")),
+        }
+    }
+    hits.truncate(limit as usize);
     if cx.json {
         #[derive(Serialize)]
         struct Hit<'a> {
@@ -117,15 +131,81 @@ pub fn search(cx: &Context, query: &str, limit: u32) -> Result<()> {
         }
         let rows: Vec<Hit<'_>> = hits
             .iter()
-            .map(|m| Hit { id: m.id, uid: m.uid, date: format_date(m.date), from: &m.from, subject: &m.subject, source: "local" })
+            .map(|(m, source)| Hit { id: m.id, uid: m.uid, date: format_date(m.date), from: &m.from, subject: &m.subject, source })
             .collect();
         return print_json(&rows);
     }
-    for m in &hits {
-        println!("{:>7} {} {:<30.30} {}", m.id, &format_date(m.date)[..10], m.from, m.subject);
+    for (m, source) in &hits {
+        println!("{:>7} {} {:<6} {:<30.30} {}", m.id, &format_date(m.date)[..10], source, m.from, m.subject);
     }
     if hits.is_empty() {
-        println!("no matches in the cache");
+        println!("no matches");
+    }
+    if let Some(n) = note {
+        eprintln!("{n}");
+    }
+    Ok(())
+}
+
+pub async fn prefetch(cx: &Context, folder: Option<String>) -> Result<()> {
+    use std::io::IsTerminal;
+    let config = cx.profile.load()?;
+    if config.work_offline {
+        bail!("working offline; `satchel offline off` to prefetch");
+    }
+    let account = config.pick_account(None)?.clone();
+    let cache = Arc::new(cx.profile.open_cache()?);
+    let bar = if std::io::stderr().is_terminal() { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
+    let mut progress = |f: &str, done: u64, total: u64| {
+        bar.set_message(f.to_string());
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let done = body::prefetch(&cache, &account, folder.as_deref(), &mut progress).await?;
+    bar.finish_and_clear();
+    if cx.json {
+        return print_json(&done);
+    }
+    println!("{} bodies and {} attachments cached ({} bytes)", done.messages, done.attachments, done.bytes);
+    Ok(())
+}
+
+pub fn policy(cx: &Context, folder: &str, days: u32, max_attachment_kb: u64, off: bool) -> Result<()> {
+    let config = cx.profile.load()?;
+    let account = config.pick_account(None)?;
+    let cache = cx.profile.open_cache()?;
+    let row = cache.ensure_account(&account.name, &account.email)?;
+    let mailbox = cache.mailbox_by_name(row.id, folder).map_err(|_| satchel_core::CoreError::NoSuchFolder(folder.into()))?;
+    let policy = (!off).then_some(satchel_cache::OfflinePolicy { days, max_attachment: max_attachment_kb * 1024 });
+    cache.set_offline_policy(mailbox.id, policy)?;
+    match policy {
+        Some(p) => println!("{folder}: available offline, last {} days, attachments up to {} KB", p.days, max_attachment_kb),
+        None => println!("{folder}: not kept offline"),
+    }
+    Ok(())
+}
+
+pub fn space(cx: &Context, purge: bool) -> Result<()> {
+    let config = cx.profile.load()?;
+    let account = config.pick_account(None)?;
+    let cache = cx.profile.open_cache()?;
+    let row = cache.ensure_account(&account.name, &account.email)?;
+    let freed = if purge {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        Some(cache.purge_outside_policy(row.id, now)?)
+    } else {
+        None
+    };
+    let folders = cache.space(row.id)?;
+    if cx.json {
+        return print_json(&serde_json::json!({ "folders": folders, "purged_bytes": freed }));
+    }
+    for f in &folders {
+        let policy = f.policy.map(|p| format!("offline {} days", p.days)).unwrap_or_default();
+        println!("{:<30} {:>7} messages {:>6} bodies {:>10} bytes  {policy}", f.folder, f.messages, f.bodies_cached, f.bytes);
+    }
+    if let Some(n) = freed {
+        println!("purged {n} bytes outside the offline policy");
     }
     Ok(())
 }
