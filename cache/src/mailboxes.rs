@@ -137,6 +137,43 @@ impl Cache {
         let listed_names: HashSet<&str> = listed.iter().map(|m| m.name.as_str()).collect();
         let mut change = FolderListChange::default();
         for gone in existing.iter().filter(|n| !listed_names.contains(n.as_str())) {
+            // Messages moved into it offline go back where they came from
+            // (the server still has them there), and the move is marked
+            // failed for the user to see.
+            tx.execute(
+                "UPDATE messages SET
+                    uid = (SELECT json_extract(o.payload, '$.uid') FROM ops o
+                            WHERE o.message_id = messages.id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1),
+                    mailbox_id = (SELECT o.mailbox_id FROM ops o
+                            WHERE o.message_id = messages.id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1)
+                  WHERE uid IS NULL
+                    AND mailbox_id = (SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2)
+                    AND EXISTS (SELECT 1 FROM ops o WHERE o.message_id = messages.id AND o.kind = 'move'
+                                 AND o.mailbox_id IS NOT NULL)",
+                params![account_id, gone],
+            )
+            .context("returning messages moved into a vanished folder")?;
+            tx.execute(
+                "UPDATE ops SET state = 'failed',
+                        last_error = coalesce(last_error, 'the target folder ' || ?2 || ' no longer exists on the server')
+                  WHERE account_id = ?1 AND kind = 'move' AND json_extract(payload, '$.to_name') = ?2",
+                params![account_id, gone],
+            )
+            .context("marking moves into a vanished folder")?;
+            // A folder still holding mail waiting for upload stays, as a
+            // local folder: its messages exist nowhere else.
+            let uploads: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM parts p JOIN messages m ON m.id = p.message_id
+                       JOIN mailboxes b ON b.id = m.mailbox_id
+                      WHERE b.account_id = ?1 AND b.name = ?2 AND p.section = 'raw'",
+                    params![account_id, gone],
+                    |r| r.get(0),
+                )
+                .context("looking for uploads")?;
+            if uploads > 0 {
+                continue;
+            }
             tx.execute(
                 "DELETE FROM mailboxes WHERE account_id = ?1 AND name = ?2",
                 params![account_id, gone],

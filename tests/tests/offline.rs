@@ -266,3 +266,36 @@ async fn pending_ops_survive_a_uidvalidity_reset_by_message_id() -> anyhow::Resu
     assert_eq!(arch[0].subject, mail::subject(4), "the right message moved");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_action_stays_visible_and_can_be_discarded() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let account = dovecot.account("alice");
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    peer.create("Projects").await?;
+    for n in 0..3u64 {
+        peer.append("INBOX", None, &mail::message(n, 14)).await?;
+    }
+    let (_d, a) = temp_cache()?;
+    sync(&a, &account).await?;
+    let acc = a.ensure_account(&account.name, &account.email)?.id;
+    let id = id_of(&a, acc, "INBOX", 2)?;
+    a.queue_move(id, folder_id(&a, acc, "Projects")?)?;
+    // Meanwhile the target folder is deleted on the server.
+    peer.delete("Projects").await?;
+    let summary = sync(&a, &account).await?;
+    assert_eq!(summary.failed_ops, 1);
+    let ops = a.ops(acc)?;
+    assert_eq!(ops.len(), 1, "kept, not dropped");
+    assert_eq!(ops[0].state, "failed");
+    let error = ops[0].last_error.clone().unwrap_or_default();
+    assert!(error.contains("UID MOVE") || error.to_lowercase().contains("mailbox"), "the server's words: {error}");
+    // Nothing was lost on the server; discarding puts the message back.
+    assert_eq!(peer.snapshot("INBOX").await?.len(), 3);
+    assert!(a.discard_op(ops[0].id)?);
+    assert!(a.ops(acc)?.is_empty());
+    sync(&a, &account).await?;
+    assert_cache_equals_server(&a, &account, "INBOX", &mut peer).await?;
+    assert_eq!(id_of(&a, acc, "INBOX", 2)?, id, "back in INBOX under its old UID and id");
+    Ok(())
+}
