@@ -5,15 +5,8 @@
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use super::{Context, print_json};
+use super::{Context, open_account, print_json};
 
-fn open(cx: &Context, account: Option<&str>) -> Result<(satchel_cache::Cache, i64)> {
-    let config = cx.profile.load()?;
-    let account = config.pick_account(account)?;
-    let cache = cx.profile.open_cache()?;
-    let row = cache.ensure_account(&account.name, &account.email)?;
-    Ok((cache, row.id))
-}
 
 #[derive(Serialize)]
 struct Queued<'a> {
@@ -35,20 +28,20 @@ pub fn flag(cx: &Context, id: i64, add: &[String], remove: &[String]) -> Result<
     if add.is_empty() && remove.is_empty() {
         bail!("give --add FLAG or --remove FLAG");
     }
-    let (cache, _) = open(cx, None)?;
+    let (cache, _) = open_account(cx, None)?;
     let flags = cache.queue_flags(id, add, remove)?;
     report(cx, Queued { queued: "flag change", id, flags: Some(flags.to_imap()) })
 }
 
 pub fn move_to(cx: &Context, id: i64, to: &str) -> Result<()> {
-    let (cache, account) = open(cx, None)?;
+    let (cache, account) = open_account(cx, None)?;
     let target = cache.mailbox_by_name(account, to).map_err(|_| satchel_core::CoreError::NoSuchFolder(to.into()))?;
     cache.queue_move(id, target.id)?;
     report(cx, Queued { queued: "move", id, flags: None })
 }
 
 pub fn copy_to(cx: &Context, id: i64, to: &str) -> Result<()> {
-    let (cache, account) = open(cx, None)?;
+    let (cache, account) = open_account(cx, None)?;
     let target = cache.mailbox_by_name(account, to).map_err(|_| satchel_core::CoreError::NoSuchFolder(to.into()))?;
     let copy = cache.queue_copy(id, target.id)?;
     report(cx, Queued { queued: "copy", id: copy, flags: None })
@@ -69,7 +62,7 @@ pub fn append(cx: &Context, folder: &str, file: &std::path::Path, flags: &[Strin
 }
 
 pub fn folder(cx: &Context, action: &str, name: &str, new_name: Option<String>) -> Result<()> {
-    let (cache, account) = open(cx, None)?;
+    let (cache, account) = open_account(cx, None)?;
     let op = match action {
         "create" => satchel_cache::Op::CreateFolder { name: name.to_string() },
         "rename" => {
@@ -87,7 +80,7 @@ pub fn folder(cx: &Context, action: &str, name: &str, new_name: Option<String>) 
 }
 
 pub fn delete(cx: &Context, id: i64, permanent: bool) -> Result<()> {
-    let (cache, account) = open(cx, None)?;
+    let (cache, account) = open_account(cx, None)?;
     if !permanent {
         // Like Thunderbird: delete moves to Trash; in Trash it deletes for good.
         let trash = cache.mailboxes(account)?.into_iter().find(|m| m.special_use.as_deref() == Some("\\Trash"));
@@ -113,7 +106,7 @@ pub fn offline(cx: &Context, on: bool) -> Result<()> {
 }
 
 pub fn pending(cx: &Context, what: &str, id: Option<i64>) -> Result<()> {
-    let (cache, account) = open(cx, None)?;
+    let (cache, account) = open_account(cx, None)?;
     if what != "list" {
         let Some(op) = id else { bail!("give --id OP (see `satchel pending`)") };
         let found = if what == "retry" { cache.retry_op(op)? } else { cache.discard_op(op)? };
@@ -138,7 +131,7 @@ pub fn pending(cx: &Context, what: &str, id: Option<i64>) -> Result<()> {
 }
 
 pub fn conflicts(cx: &Context) -> Result<()> {
-    let (cache, account) = open(cx, None)?;
+    let (cache, account) = open_account(cx, None)?;
     let list = cache.conflicts(account)?;
     if cx.json {
         return print_json(&list);

@@ -4,18 +4,11 @@ use anyhow::Result;
 use satchel_cache::MessageListItem;
 use serde::Serialize;
 
-use super::{Context, print_json};
+use super::{Context, open_account, print_json};
 
-fn account_id(cx: &Context, account: Option<&str>) -> Result<(satchel_cache::Cache, i64)> {
-    let config = cx.profile.load()?;
-    let account = config.pick_account(account)?;
-    let cache = cx.profile.open_cache()?;
-    let row = cache.ensure_account(&account.name, &account.email)?;
-    Ok((cache, row.id))
-}
 
 pub fn folders(cx: &Context, account: Option<String>) -> Result<()> {
-    let (cache, id) = account_id(cx, account.as_deref())?;
+    let (cache, id) = open_account(cx, account.as_deref())?;
     let counts = cache.reader()?.mailbox_counts(id)?;
     if cx.json {
         return print_json(&counts);
@@ -43,7 +36,7 @@ struct ListRow<'a> {
 }
 
 pub fn list(cx: &Context, account: Option<String>, folder: &str, limit: u32) -> Result<()> {
-    let (cache, id) = account_id(cx, account.as_deref())?;
+    let (cache, id) = open_account(cx, account.as_deref())?;
     let reader = cache.reader()?;
     let mailbox = reader.mailbox_by_name(id, folder).map_err(|_| satchel_core::CoreError::NoSuchFolder(folder.into()))?;
     let page = reader.list_messages(mailbox.id, None, limit)?;

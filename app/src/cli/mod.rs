@@ -220,6 +220,15 @@ pub async fn run(args: Args) -> Result<()> {
     }
 }
 
+/// The profile's cache and the cache id of the named (or first) account.
+pub fn open_account(cx: &Context, account: Option<&str>) -> Result<(satchel_cache::Cache, i64)> {
+    let config = cx.profile.load()?;
+    let account = config.pick_account(account)?;
+    let cache = cx.profile.open_cache()?;
+    let row = cache.ensure_account(&account.name, &account.email)?;
+    Ok((cache, row.id))
+}
+
 /// Prints `value` as JSON (one document on stdout).
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
