@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 missing=()
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-core dovecot-imapd)
+# A D-Bus session with a Secret Service, for the OS-keyring test.
+command -v dbus-run-session >/dev/null || missing+=(dbus)
+command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing ${missing[*]}"
@@ -23,10 +26,20 @@ fi
 echo "== cargo test (workspace: unit, integration and end-to-end tests)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# The suite runs inside a private D-Bus session whose keyring daemon keeps
+# its files in a throw-away folder (never the user's own login keyring).
+keyring_home=$(mktemp -d)
+chmod 700 "$keyring_home"
 set +e
-cargo test --workspace --locked --tests "$@" 2>&1 | tee "$log"
+dbus-run-session -- bash -c '
+  printf "%s\n" satchel-test-keyring |
+    XDG_DATA_HOME="$1" XDG_RUNTIME_DIR="$1" gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  shift
+  exec cargo test --workspace --locked --tests "$@"
+' bash "$keyring_home" "$@" 2>&1 | grep -v "Failed to set fd limit" | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+rm -rf "$keyring_home"
 # One closing line over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "total: %d passed, %d failed\n", p, f }' "$log"

@@ -323,3 +323,49 @@ async fn prefetch_keeps_a_folder_readable_offline_and_search_merges_the_server()
     assert_eq!(hits.as_array().map(Vec::len), Some(0), "purged words leave the index");
     Ok(())
 }
+
+/// The OS keyring holds the password, and nothing in the profile does. Needs
+/// a Secret Service: `scripts/test.sh` runs the suite inside a D-Bus session
+/// with gnome-keyring-daemon unlocked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_stdin_goes_to_the_os_keyring_and_nowhere_else() -> anyhow::Result<()> {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        panic!(
+            "no D-Bus session: run the tests with scripts/test.sh, which starts one with gnome-keyring-daemon \
+             (Debian packages dbus and gnome-keyring)"
+        );
+    }
+    // A password no other test uses, so finding it anywhere means a leak.
+    let secret = format!("kr-{}-pw", std::process::id());
+    let dovecot = Dovecot::start(DovecotOptions { users: vec![("alice".into(), secret.clone())], ..DovecotOptions::default() })?;
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    peer.append("INBOX", None, &mail::message(0, 3)).await?;
+    let profile = tempfile::tempdir()?;
+    let p = profile.path();
+    let port = dovecot.imaps_port.to_string();
+    let ca = dovecot.ca_file.display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_satchel"))
+        .args(["--profile", &p.display().to_string(), "account", "add", "--name", "kr", "--email", "alice@example.test",
+               "--imap-host", "127.0.0.1", "--imap-port", &port, "--username", "alice", "--password-stdin", "--tls-ca-file", &ca])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{secret}")?;
+    }
+    let out = child.wait_with_output()?;
+    assert!(out.status.success(), "account add: {}", String::from_utf8_lossy(&out.stderr));
+    // The password comes back from the keyring: the sync logs in.
+    let summary = json(&satchel(p, &["sync", "--json"]));
+    assert_eq!(summary["new"], 1);
+    // ... and is nowhere in the profile (config, cache, WAL).
+    for entry in std::fs::read_dir(p)? {
+        let path = entry?.path();
+        let bytes = std::fs::read(&path)?;
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "password found in {}", path.display());
+    }
+    Ok(())
+}

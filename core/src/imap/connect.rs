@@ -106,7 +106,7 @@ pub async fn connect(account: &AccountConfig, password: &str) -> Result<Connecti
         async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => CoreError::Login {
             host: host.to_string(),
             username: imap.username.clone(),
-            server: text.trim().to_string(),
+            server: server_words(&text),
         },
         async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost => {
             CoreError::ConnectionLost("logging in".into())
@@ -133,6 +133,15 @@ pub async fn connect(account: &AccountConfig, password: &str) -> Result<Connecti
     }
     drain_unsolicited(&session);
     Ok(Connection { session, capabilities, mode, traffic, compressed })
+}
+
+/// async-imap formats a NO as `code: None, info: Some("...")`: keep the
+/// server's words.
+fn server_words(text: &str) -> String {
+    match text.split_once("info: Some(\"") {
+        Some((_, rest)) => rest.rsplit_once("\")").map_or(rest, |(w, _)| w).to_string(),
+        None => text.trim().to_string(),
+    }
 }
 
 async fn capabilities(session: &mut Session) -> Result<Capabilities> {
