@@ -25,8 +25,9 @@ pub enum ServerKind {
     Full,
     /// CONDSTORE but not QRESYNC.
     CondStoreOnly,
-    /// Neither CONDSTORE nor QRESYNC (nor COMPRESS). Every session's client
-    /// traffic is logged so tests can check what the client sent.
+    /// Neither CONDSTORE nor QRESYNC (nor COMPRESS, nor IDLE). Every
+    /// session's client traffic is logged so tests can check what the
+    /// client sent.
     Plain,
 }
 
@@ -123,10 +124,10 @@ impl Dovecot {
         };
         let imap_port = free_port()?;
         let imaps_port = free_port()?;
-        const BASE: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED CHILDREN UNSELECT";
+        const BASE: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED CHILDREN UNSELECT";
         let capability = match options.capabilities {
             ServerKind::Full => String::new(),
-            ServerKind::CondStoreOnly => format!("  imap_capability = {BASE} CONDSTORE COMPRESS=DEFLATE\n"),
+            ServerKind::CondStoreOnly => format!("  imap_capability = {BASE} IDLE CONDSTORE COMPRESS=DEFLATE\n"),
             ServerKind::Plain => format!("  imap_capability = {BASE}\n  rawlog_dir = @ROOT@/rawlog/%u\n"),
         };
         let zlib = if options.capabilities == ServerKind::Plain { "" } else { "imap_zlib" };

@@ -114,3 +114,23 @@ async fn losing_the_server_goes_offline_and_comes_back() -> anyhow::Result<()> {
     task.abort();
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_idle_new_mail_is_found_by_polling() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions { capabilities: satchel_tests::ServerKind::Plain, ..DovecotOptions::default() })?;
+    let account = dovecot.account("alice");
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    peer.append("INBOX", None, &mail::message(0, 4)).await?;
+    let (_dir, cache) = temp_cache()?;
+    let (task, mut rx) = start(cache.clone(), account.clone());
+    assert!(wait_for(&mut rx, Duration::from_secs(10), |e| matches!(e, Event::Connectivity { state: "online", .. })).await.is_some());
+    // Let the first sync finish (it announces nothing).
+    assert_eq!(wait_for(&mut rx, Duration::from_secs(2), |e| matches!(e, Event::NewMail { .. })).await, None);
+    peer.append("INBOX", None, &mail::message(1, 4)).await?;
+    let got = wait_for(&mut rx, Duration::from_secs(3), |e| matches!(e, Event::NewMail { .. })).await;
+    assert!(matches!(got, Some(Event::NewMail { ref message_ids }) if message_ids.len() == 1), "{got:?}");
+    task.abort();
+    let sent = dovecot.client_transcript("alice").to_uppercase();
+    assert!(!sent.lines().any(|l| l.split_whitespace().nth(1) == Some("IDLE")), "IDLE sent to a server without it");
+    Ok(())
+}
