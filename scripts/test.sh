@@ -36,7 +36,7 @@ dbus-run-session -- bash -c '
     XDG_DATA_HOME="$1" XDG_RUNTIME_DIR="$1" gnome-keyring-daemon --unlock --components=secrets >/dev/null
   shift
   exec cargo test --workspace --locked --tests "$@"
-' bash "$keyring_home" "$@" 2>&1 | grep -v "Failed to set fd limit" | tee "$log"
+' bash "$keyring_home" "$@" 2>&1 | grep --line-buffered -v "Failed to set fd limit" | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 rm -rf "$keyring_home"
