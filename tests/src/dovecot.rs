@@ -23,7 +23,8 @@ pub struct DovecotOptions {
 pub enum ServerKind {
     /// Dovecot's defaults: CONDSTORE, QRESYNC, COMPRESS=DEFLATE, ...
     Full,
-    /// CONDSTORE but not QRESYNC.
+    /// CONDSTORE but not QRESYNC, and no MOVE (nor COMPRESS). Client
+    /// traffic is logged.
     CondStoreOnly,
     /// Neither CONDSTORE nor QRESYNC (nor COMPRESS, nor IDLE). Every
     /// session's client traffic is logged so tests can check what the
@@ -127,7 +128,10 @@ impl Dovecot {
         const BASE: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED CHILDREN UNSELECT";
         let capability = match options.capabilities {
             ServerKind::Full => String::new(),
-            ServerKind::CondStoreOnly => format!("  imap_capability = {BASE} IDLE CONDSTORE COMPRESS=DEFLATE\n"),
+            // No MOVE either: moves take the COPY + \\Deleted + UID EXPUNGE path.
+            ServerKind::CondStoreOnly => {
+                format!("  imap_capability = {} IDLE CONDSTORE\n  rawlog_dir = @ROOT@/rawlog/%u\n", BASE.replace(" MOVE", ""))
+            }
             ServerKind::Plain => format!("  imap_capability = {BASE}\n  rawlog_dir = @ROOT@/rawlog/%u\n"),
         };
         let zlib = if options.capabilities == ServerKind::Plain { "" } else { "imap_zlib" };
@@ -282,7 +286,7 @@ namespace inbox {{
         }
     }
 
-    /// Everything the client sent in `user`'s sessions (plain-variant only).
+    /// Everything the client sent in `user`'s sessions (not on `Full`).
     pub fn client_transcript(&self, user: &str) -> String {
         let mut out = String::new();
         if let Ok(entries) = std::fs::read_dir(self.dir.path().join("rawlog").join(user)) {

@@ -299,3 +299,42 @@ async fn a_refused_action_stays_visible_and_can_be_discarded() -> anyhow::Result
     assert_eq!(id_of(&a, acc, "INBOX", 2)?, id, "back in INBOX under its old UID and id");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_move_a_move_is_copy_then_expunge_of_that_uid_only() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions {
+        capabilities: satchel_tests::ServerKind::CondStoreOnly,
+        ..DovecotOptions::default()
+    })?;
+    let account = dovecot.account("alice");
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    for n in 0..6u64 {
+        peer.append("INBOX", None, &mail::message(n, 15)).await?;
+    }
+    // Another client's message marked \Deleted but not expunged: it must survive.
+    peer.store("INBOX", "6", "+FLAGS (\\Deleted)").await?;
+    let (_d, a) = temp_cache()?;
+    sync(&a, &account).await?;
+    let acc = a.ensure_account(&account.name, &account.email)?.id;
+    let archive = folder_id(&a, acc, "Archive")?;
+    let moved = id_of(&a, acc, "INBOX", 2)?;
+    a.queue_move(moved, archive)?;
+    a.queue_move(id_of(&a, acc, "INBOX", 3)?, archive)?;
+    a.queue_flags(id_of(&a, acc, "INBOX", 1)?, &s(&["\\Flagged"]), &[])?;
+    let summary = sync(&a, &account).await?;
+    assert_eq!((summary.replayed, summary.conflicts, summary.failed_ops), (3, 0, 0));
+    let inbox: Vec<u32> = peer.snapshot("INBOX").await?.iter().map(|m| m.uid).collect();
+    assert_eq!(inbox, vec![1, 4, 5, 6], "only 2 and 3 left INBOX; 6 (\\Deleted by another client) stayed");
+    assert_eq!(peer.snapshot("Archive").await?.len(), 2);
+    for folder in ["INBOX", "Archive"] {
+        assert_cache_equals_server(&a, &account, folder, &mut peer).await?;
+    }
+    let cached = a.message_headers(archive)?;
+    assert!(cached.iter().any(|h| h.id == moved && h.uid.is_some()), "COPYUID mapped the moved message");
+    let sent = dovecot.client_transcript("alice").to_uppercase();
+    assert!(sent.contains("UID COPY") && sent.contains("UID EXPUNGE"), "the COPY path was taken");
+    assert!(!sent.contains("UID MOVE"), "no MOVE to a server without it");
+    assert!(sent.contains("UNCHANGEDSINCE"), "flag writes are conditional with CONDSTORE");
+    assert!(!sent.lines().any(|l| l.split_whitespace().nth(1) == Some("EXPUNGE")), "never a bare EXPUNGE");
+    Ok(())
+}
