@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use async_imap::imap_proto::{MailboxDatum, Response};
 use satchel_cache::Cache;
 
 use crate::config::AccountConfig;
@@ -42,18 +41,7 @@ pub async fn server_search(cache: &Arc<Cache>, account: &AccountConfig, query: &
         if Command::start(&mut conn.session, &examine).await?.finish().await.is_err() {
             continue;
         }
-        let mut uids: Vec<u32> = Vec::new();
-        let mut cmd = Command::start(&mut conn.session, &format!("UID SEARCH{charset}{criteria}")).await?;
-        while let Some(found) = cmd
-            .next(|r| match r {
-                Response::MailboxData(MailboxDatum::Search(u)) => u.clone(),
-                _ => Vec::new(),
-            })
-            .await?
-        {
-            uids.extend(found);
-        }
-        cmd.finish().await?;
+        let uids = imap::uid_search(&mut conn.session, &format!("{}{criteria}", charset.trim_start())).await?;
         let id = folder.id;
         ids.extend(db(cache, move |c| c.ids_for_uids(id, &uids)).await?);
     }

@@ -249,6 +249,25 @@ fn read_error(name: &str, e: std::io::Error) -> CoreError {
     }
 }
 
+/// `UID SEARCH <criteria>` in the selected mailbox: the UIDs, ascending.
+pub async fn uid_search(session: &mut Session, criteria: &str) -> Result<Vec<u32>> {
+    let mut found: Vec<u32> = Vec::new();
+    let mut cmd = Command::start(session, &format!("UID SEARCH {criteria}")).await?;
+    while let Some(uids) = cmd
+        .next(|r| match r {
+            Response::MailboxData(async_imap::imap_proto::MailboxDatum::Search(u)) => u.clone(),
+            _ => Vec::new(),
+        })
+        .await?
+    {
+        found.extend(uids);
+    }
+    cmd.finish().await?;
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
+}
+
 /// IDLE (RFC 2177) for up to `wait`: returns true when the server reported
 /// a change to the selected mailbox (EXISTS, EXPUNGE, FETCH, VANISHED), false
 /// on timeout. Keep-alives do not count. Always ends with DONE and the

@@ -7,7 +7,7 @@ mod stream;
 pub mod uidset;
 pub mod utf7;
 
-pub use command::{Command, Completion, CompletionCode, Event, Pipeline, idle, quote};
+pub use command::{Command, Completion, CompletionCode, Event, Pipeline, idle, quote, uid_search};
 pub(crate) use command::completion_code;
 pub use connect::{Capabilities, Connection, SyncMode, connect};
 pub(crate) use connect::drain_unsolicited as drain;

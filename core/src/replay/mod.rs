@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_imap::imap_proto::{MailboxDatum, Response, Status};
+use async_imap::imap_proto::{Response, Status};
 use satchel_cache::{Cache, Flags, Op, OpOutcome, OpRow};
 use serde::Serialize;
 
@@ -264,21 +264,7 @@ async fn select(conn: &mut Connection, mailbox: &str) -> Result<Option<u32>> {
 
 /// The UIDs of messages with this Message-ID in the selected mailbox.
 async fn search_message_id(conn: &mut Connection, message_id: &str) -> Result<Vec<u32>> {
-    let search = format!("UID SEARCH HEADER Message-ID {}", quote(message_id));
-    let mut found: Vec<u32> = Vec::new();
-    let mut cmd = Command::start(&mut conn.session, &search).await?;
-    while let Some(uids) = cmd
-        .next(|r| match r {
-            Response::MailboxData(MailboxDatum::Search(u)) => u.clone(),
-            _ => Vec::new(),
-        })
-        .await?
-    {
-        found.extend(uids);
-    }
-    cmd.finish().await?;
-    found.sort_unstable();
-    Ok(found)
+    crate::imap::uid_search(&mut conn.session, &format!("HEADER Message-ID {}", quote(message_id))).await
 }
 
 fn gone(what: &str, why: &str) -> OpOutcome {

@@ -376,14 +376,7 @@ fn new_message(response: &Response<'_>) -> Option<NewMessage> {
 
 /// CONDSTORE without QRESYNC: find expunged UIDs by listing what exists.
 async fn search_expunged(conn: &mut Connection, cache: &Arc<Cache>, id: i64) -> Result<CommitCounts> {
-    let mut present: HashSet<u32> = HashSet::new();
-    {
-        let mut cmd = Command::start(&mut conn.session, "UID SEARCH ALL").await?;
-        while let Some(uids) = cmd.next(search_uids).await? {
-            present.extend(uids);
-        }
-        cmd.finish().await?;
-    }
+    let present: HashSet<u32> = crate::imap::uid_search(&mut conn.session, "ALL").await?.into_iter().collect();
     let cached = db(cache, move |c| c.cached_uids(id)).await?;
     let gone: Vec<u32> = cached.into_iter().filter(|u| !present.contains(u)).collect();
     if gone.is_empty() {
@@ -392,9 +385,3 @@ async fn search_expunged(conn: &mut Connection, cache: &Arc<Cache>, id: i64) -> 
     db(cache, move |c| c.apply_server_changes(id, &[], &gone, None)).await
 }
 
-fn search_uids(response: &Response<'_>) -> Vec<u32> {
-    match response {
-        Response::MailboxData(MailboxDatum::Search(uids)) => uids.clone(),
-        _ => Vec::new(),
-    }
-}

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use async_imap::imap_proto::{MailboxDatum, Response};
+use async_imap::imap_proto::Response;
 use satchel_cache::{Cache, NewMessage};
 
 use super::decode;
@@ -39,15 +39,8 @@ pub async fn salvage_batch(
     let mailbox = db(cache, move |c| c.mailbox_by_id(mailbox_id)).await?;
     let wire_name = quote(&utf7::encode(&mailbox.name));
     let mut conn = open(account, password, &wire_name).await?;
-    let mut uids = Vec::new();
-    {
-        let mut cmd = Command::start(&mut conn.session, &format!("UID SEARCH UID {first}:{last}")).await?;
-        while let Some(found) = cmd.next(search_uids).await? {
-            uids.extend(found.into_iter().filter(|u| (first..=last).contains(u)));
-        }
-        cmd.finish().await?;
-    }
-    uids.sort_unstable();
+    let mut uids = imap::uid_search(&mut conn.session, &format!("UID {first}:{last}")).await?;
+    uids.retain(|u| (first..=last).contains(u));
     let mut messages: Vec<NewMessage> = Vec::with_capacity(uids.len());
     let mut header_only = 0;
     for uid in uids {
@@ -104,11 +97,4 @@ async fn fetch_one(
     }
     cmd.finish().await?;
     Ok(found)
-}
-
-fn search_uids(response: &Response<'_>) -> Vec<u32> {
-    match response {
-        Response::MailboxData(MailboxDatum::Search(uids)) => uids.clone(),
-        _ => Vec::new(),
-    }
 }
