@@ -11,6 +11,13 @@ pub struct Account {
     pub email: String,
 }
 
+/// `\\Noselect` / `\\NonExistent` mailboxes are hierarchy nodes only.
+fn selectable(attributes: &[String]) -> bool {
+    !attributes
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case("\\Noselect") || a.eq_ignore_ascii_case("\\NonExistent"))
+}
+
 /// What LIST (and LSUB / SPECIAL-USE) told us about one mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailboxServerInfo {
@@ -24,10 +31,7 @@ pub struct MailboxServerInfo {
 impl MailboxServerInfo {
     /// `\Noselect` / `\NonExistent` mailboxes are hierarchy nodes only.
     pub fn selectable(&self) -> bool {
-        !self
-            .attributes
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case("\\Noselect") || a.eq_ignore_ascii_case("\\NonExistent"))
+        selectable(&self.attributes)
     }
 }
 
@@ -56,10 +60,7 @@ pub struct Mailbox {
 
 impl Mailbox {
     pub fn selectable(&self) -> bool {
-        !self
-            .attributes
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case("\\Noselect") || a.eq_ignore_ascii_case("\\NonExistent"))
+        selectable(&self.attributes)
     }
 }
 

@@ -26,17 +26,26 @@ pub fn flag_update(attrs: &[AttributeValue<'_>]) -> Option<satchel_cache::FlagUp
     Some(satchel_cache::FlagUpdate { uid: uid?, modseq, flags: flags? })
 }
 
+/// The attributes every new-message FETCH carries; false for the others.
+fn common_attribute(m: &mut NewMessage, uid: &mut Option<u32>, a: &AttributeValue<'_>) -> bool {
+    match a {
+        AttributeValue::Uid(u) => *uid = Some(*u),
+        AttributeValue::ModSeq(v) => m.modseq = Some(*v),
+        AttributeValue::Flags(f) => m.flags = Flags::from_imap(f.iter().map(|s| s.as_ref())),
+        AttributeValue::InternalDate(d) => m.internal_date = parse_internal_date(d),
+        AttributeValue::Rfc822Size(s) => m.size = *s,
+        _ => return false,
+    }
+    true
+}
+
 /// A whole new message from one FETCH response; `None` without a UID.
 pub fn new_message(attrs: &[AttributeValue<'_>]) -> Option<NewMessage> {
     let mut m = NewMessage::default();
     let mut uid = None;
     for a in attrs {
         match a {
-            AttributeValue::Uid(u) => uid = Some(*u),
-            AttributeValue::ModSeq(v) => m.modseq = Some(*v),
-            AttributeValue::Flags(f) => m.flags = Flags::from_imap(f.iter().map(|s| s.as_ref())),
-            AttributeValue::InternalDate(d) => m.internal_date = parse_internal_date(d),
-            AttributeValue::Rfc822Size(s) => m.size = *s,
+            a if common_attribute(&mut m, &mut uid, a) => {}
             AttributeValue::Envelope(e) => apply_envelope(&mut m, e),
             AttributeValue::BodyStructure(b) => m.bodystructure = Some(part_tree(b)),
             AttributeValue::BodySection { data: Some(data), .. } => {
@@ -411,11 +420,7 @@ pub fn from_header(attrs: &[AttributeValue<'_>]) -> Option<NewMessage> {
     let mut header: Option<&[u8]> = None;
     for a in attrs {
         match a {
-            AttributeValue::Uid(u) => uid = Some(*u),
-            AttributeValue::ModSeq(v) => m.modseq = Some(*v),
-            AttributeValue::Flags(f) => m.flags = Flags::from_imap(f.iter().map(|s| s.as_ref())),
-            AttributeValue::InternalDate(d) => m.internal_date = parse_internal_date(d),
-            AttributeValue::Rfc822Size(s) => m.size = *s,
+            a if common_attribute(&mut m, &mut uid, a) => {}
             AttributeValue::BodySection { data: Some(data), .. } => header = Some(data.as_ref()),
             _ => {}
         }
