@@ -11,7 +11,7 @@ pub struct Account {
     pub email: String,
 }
 
-/// `\\Noselect` / `\\NonExistent` mailboxes are hierarchy nodes only.
+/// `\Noselect` / `\NonExistent` mailboxes are hierarchy nodes only.
 fn selectable(attributes: &[String]) -> bool {
     !attributes
         .iter()
