@@ -1,8 +1,7 @@
-//! The `satchel` binary. With a subcommand it is the command-line client;
-//! the GUI is not built yet (see README "Status").
+//! The `satchel` binary: the desktop window, or with a subcommand the
+//! command-line client.
 
-mod cli;
-
+use satchel::{cli, gui};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -13,6 +12,9 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("SATCHEL_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    if args.wants_window() {
+        return window(&args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -25,6 +27,24 @@ fn main() -> ExitCode {
         Err(e) => {
             // One line naming the cause: the chain joined, no backtrace.
             eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The window runs iced's own event loop and tokio runtime on this thread.
+fn window(args: &cli::Args) -> ExitCode {
+    let backend = match args.profile().and_then(|p| gui::Backend::open(p, args.demo())) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match gui::run(backend) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: the window could not open: {e}");
             ExitCode::FAILURE
         }
     }

@@ -198,14 +198,19 @@ async fn bad_input_gets_a_one_line_error() -> anyhow::Result<()> {
 #[test]
 fn demo_mailbox_opens_without_account_or_network() {
     let profile = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_satchel")).arg("--demo").arg("--profile").arg(profile.path()).output().expect("runs");
+    // With a subcommand, --demo runs it on the demo mailbox (the window is
+    // tested in gui.rs).
+    let out = satchel(profile.path(), &["--demo", "folders"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("INBOX") && text.contains("240 messages"), "{text}");
-    assert!(text.contains("会議の議事録") || text.contains("Réunion"), "non-ASCII subjects show: {text}");
+    assert!(text.contains("INBOX") && text.contains("240"), "{text}");
+    let list = satchel(profile.path(), &["--demo", "list", "INBOX", "--limit", "300"]);
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains("会議の議事録") || listed.contains("Réunion"), "non-ASCII subjects show: {listed}");
     // Opening it again reuses the cache instead of adding messages twice.
-    let again = satchel(profile.path(), &["--demo"]);
-    assert!(String::from_utf8_lossy(&again.stdout).contains("240 messages"));
+    let again = satchel(profile.path(), &["--demo", "folders"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("240"));
+    assert!(!String::from_utf8_lossy(&again.stdout).contains("480"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

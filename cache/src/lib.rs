@@ -6,6 +6,7 @@
 //! the writer. Nothing here touches the network.
 
 mod accounts;
+mod browse;
 mod error;
 mod flags;
 mod mailboxes;
@@ -21,6 +22,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
+pub use browse::FolderSummary;
 pub use error::{CacheError, Result};
 pub use flags::{Flags, SystemFlag};
 pub use mailboxes::FolderListChange;
@@ -36,6 +38,8 @@ pub use model::{
 pub struct Cache {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Idle read connections for [`Cache::read`].
+    readers: Mutex<Vec<Reader>>,
 }
 
 impl Cache {
@@ -44,7 +48,7 @@ impl Cache {
     pub fn open(path: &Path) -> Result<Cache> {
         let mut conn = open_connection(path)?;
         migrations::run(&mut conn)?;
-        Ok(Cache { path: path.to_path_buf(), writer: Mutex::new(conn) })
+        Ok(Cache { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
     }
 
     /// A fresh read-only connection. Readers see the last committed state and

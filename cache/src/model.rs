@@ -12,7 +12,7 @@ pub struct Account {
 }
 
 /// `\Noselect` / `\NonExistent` mailboxes are hierarchy nodes only.
-fn selectable(attributes: &[String]) -> bool {
+pub(crate) fn selectable(attributes: &[String]) -> bool {
     !attributes
         .iter()
         .any(|a| a.eq_ignore_ascii_case("\\Noselect") || a.eq_ignore_ascii_case("\\NonExistent"))

@@ -19,6 +19,9 @@ use crate::{CoreError, Result};
 
 /// The cache key of a message's readable text.
 pub const TEXT_KEY: &str = "text";
+/// The cache key of the HTML source, kept when the body is HTML so the
+/// reader can show it as rich text (links, emphasis, lists).
+pub const HTML_KEY: &str = "html";
 
 /// What opening a message's text gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,10 +91,9 @@ pub async fn message_text(cache: &Arc<Cache>, account: &AccountConfig, message: 
         Err(e) if e.is_connection_lost() || matches!(e, CoreError::Tls { .. }) => return Ok(Text::NotAvailableOffline),
         Err(e) => return Err(e),
     };
-    let text = fetch_text(&mut conn, &detail).await?;
+    let (text, html) = fetch_text(&mut conn, &detail).await?;
     let _ = tokio::time::timeout(Duration::from_secs(3), conn.session.logout()).await;
-    let stored = text.clone();
-    db(cache, move |c| c.store_part(message, TEXT_KEY, stored.as_bytes(), Some(&stored))).await?;
+    store_text(cache, message, &text, html).await?;
     Ok(Text::Available(text))
 }
 
@@ -158,16 +160,30 @@ fn as_message(header: &[u8], body: &[u8]) -> Vec<u8> {
     raw
 }
 
-async fn fetch_text(conn: &mut Connection, detail: &MessageDetail) -> Result<String> {
+/// Caches the text (searchable) and, for HTML mail, its source. The HTML
+/// goes first: a message whose text is cached is taken as complete.
+async fn store_text(cache: &Arc<Cache>, message: i64, text: &str, html: Option<String>) -> Result<()> {
+    if let Some(html) = html {
+        db(cache, move |c| c.store_part(message, HTML_KEY, html.as_bytes(), None)).await?;
+    }
+    let stored = text.to_string();
+    db(cache, move |c| c.store_part(message, TEXT_KEY, stored.as_bytes(), Some(&stored))).await
+}
+
+/// The readable text, and the HTML source when the shown part is HTML.
+async fn fetch_text(conn: &mut Connection, detail: &MessageDetail) -> Result<(String, Option<String>)> {
     let uid = detail.uid.ok_or_else(|| CoreError::protocol("opening a message", "it has no UID yet; sync first"))?;
     let section = detail.structure.as_ref().and_then(text_part).map(|p| p.section.clone()).unwrap_or_else(|| "1".into());
     let (header, body) = fetch_section(conn, uid, &section).await?;
     let raw = as_message(&header, &body);
     let parsed = MessageParser::new().parse(&raw);
-    Ok(parsed
+    let is_html = detail.structure.as_ref().and_then(text_part).is_some_and(|p| p.mime_type == "text/html");
+    let html = if is_html { parsed.as_ref().and_then(|m| m.body_html(0).map(|t| t.into_owned())) } else { None };
+    let text = parsed
         .as_ref()
         .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-        .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()))
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+    Ok((text, html))
 }
 
 /// Fetches one part's decoded content (cached afterwards).
@@ -325,10 +341,9 @@ pub async fn prefetch(
         for (i, item) in items.into_iter().enumerate() {
             let id = item.id;
             let detail = db(cache, move |c| c.message_detail(id)).await?;
-            let text = fetch_text(c, &detail).await?;
-            done.bytes += text.len() as u64;
-            let stored = text.clone();
-            db(cache, move |c| c.store_part(id, TEXT_KEY, stored.as_bytes(), Some(&stored))).await?;
+            let (text, html) = fetch_text(c, &detail).await?;
+            done.bytes += (text.len() + html.as_ref().map_or(0, String::len)) as u64;
+            store_text(cache, id, &text, html).await?;
             if let (Some(structure), Some(uid)) = (&item.structure, detail.uid) {
                 for a in attachments(structure).into_iter().filter(|a| u64::from(a.size) <= policy.max_attachment) {
                     let (header, body) = fetch_section(c, uid, &a.section).await?;

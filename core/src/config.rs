@@ -75,6 +75,28 @@ pub struct Config {
     pub work_offline: bool,
     #[serde(default, rename = "account")]
     pub accounts: Vec<AccountConfig>,
+    /// How the desktop app looks and when it speaks up.
+    #[serde(default)]
+    pub ui: UiSettings,
+}
+
+/// Light, dark, or whatever the desktop uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeChoice {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UiSettings {
+    #[serde(default)]
+    pub theme: ThemeChoice,
+    /// Accounts whose new mail shows no desktop notification.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub muted_accounts: Vec<String>,
 }
 
 impl Config {
@@ -188,6 +210,7 @@ mod tests {
                 },
                 password_command: Some("pass show mail".into()),
             }],
+            ui: UiSettings { theme: ThemeChoice::Dark, muted_accounts: vec!["work".into()] },
         };
         profile.save(&config)?;
         assert_eq!(profile.load()?, config);

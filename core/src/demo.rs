@@ -63,8 +63,47 @@ pub fn fill(cache: &Cache) -> Result<i64> {
         cache.reset_mailbox(mailbox.id, 1)?;
         let messages: Vec<NewMessage> = (1..=count).map(|uid| message(uid, count, seed, now)).collect();
         cache.commit_new_messages(mailbox.id, &messages, count + 1)?;
+        let ids = cache.ids_for_uids(mailbox.id, &(1..=count).collect::<Vec<_>>())?;
+        for (id, m) in ids.into_iter().zip(&messages) {
+            store_body(cache, id, m)?;
+        }
     }
     Ok(account.id)
+}
+
+/// Caches the demo message's text (and HTML and attachment where its
+/// structure has them), so it reads fully offline.
+fn store_body(cache: &Cache, id: i64, m: &NewMessage) -> Result<()> {
+    let first = m.from.split(' ').next().unwrap_or("Someone");
+    let topic = m.subject.trim_start_matches("Re: ");
+    let mut text = format!(
+        "Hello,\n\nHere is where things stand on \"{topic}\". Nothing here needs the network: \
+         this message was generated for Satchel's demo mailbox and read from the local cache.\n\n\
+         Details are on https://demo.example/notes/{}.\n\nBest,\n{first}\n",
+        m.uid
+    );
+    if m.in_reply_to.is_some() {
+        text.push_str(&format!("\nOn an earlier day, someone wrote:\n> About \"{topic}\": what do you think?\n>> The first draft is attached.\n"));
+    }
+    let structure = m.bodystructure.as_ref();
+    let has_html = structure.is_some_and(|p| p.children.iter().any(|c| c.mime_type == "text/html"));
+    if has_html {
+        let html = format!(
+            "<html><head><style>p {{ color: #333 }}</style></head><body>\
+             <h2>{topic}</h2><p>Hello,</p><p>This is the <b>HTML</b> version, shown as rich text \
+             <i>without</i> scripts or remote content.</p><ul><li>Agenda: <a href=\"https://demo.example/agenda\">demo.example/agenda</a></li>\
+             <li>Notes from last time</li></ul><img src=\"https://tracker.demo.example/pixel-{}.gif\" width=1 height=1>\
+             <p>Best,<br>{first}</p><script>alert('never run')</script></body></html>",
+            m.uid
+        );
+        cache.store_part(id, crate::body::HTML_KEY, html.as_bytes(), None)?;
+    }
+    cache.store_part(id, crate::body::TEXT_KEY, text.as_bytes(), Some(&text))?;
+    for a in structure.map(crate::body::attachments).unwrap_or_default() {
+        let rows: String = (1..=40).map(|i| format!("{i},item {i},{}\n", i * 7 % 13)).collect();
+        cache.store_part(id, &a.section, format!("n,name,count\n{rows}").as_bytes(), None)?;
+    }
+    Ok(())
 }
 
 fn message(uid: u32, count: u32, seed: u64, now: i64) -> NewMessage {
@@ -90,11 +129,11 @@ fn message(uid: u32, count: u32, seed: u64, now: i64) -> NewMessage {
                 Part { section: "1".into(), mime_type: "text/plain".into(), charset: Some("utf-8".into()), size: 1800, ..Part::default() },
                 Part {
                     section: "2".into(),
-                    mime_type: "application/pdf".into(),
+                    mime_type: "text/csv".into(),
                     encoding: Some("base64".into()),
-                    size: 84_000,
+                    size: 540,
                     disposition: Some("attachment".into()),
-                    filename: Some(format!("report-{n}.pdf")),
+                    filename: Some(format!("figures-{n}.csv")),
                     ..Part::default()
                 },
             ],

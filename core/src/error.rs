@@ -47,6 +47,9 @@ pub enum CoreError {
         /// The mailbox and UID range being fetched, when known.
         batch: Option<(i64, u32, u32)>,
     },
+    /// Account setup could not use an address or a provider's settings file.
+    #[error("automatic setup: {0}")]
+    Autoconfig(String),
     #[error("no folder named {0:?} on this account")]
     NoSuchFolder(String),
     #[error(transparent)]

@@ -2,15 +2,22 @@
 //! connections and the header sync that keeps the cache equal to the server.
 //! No GUI code lives here; the app drives it and re-reads the cache.
 
+pub mod autoconfig;
+pub mod accounts;
+pub mod actions;
 pub mod config;
 pub mod body;
 pub mod credentials;
 pub mod demo;
+pub mod html;
 mod error;
+pub mod events;
 pub mod imap;
 pub mod local_mail;
+pub mod reading;
 pub mod replay;
 pub mod search;
+pub mod setup;
 pub mod sync;
 pub mod watch;
 

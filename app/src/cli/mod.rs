@@ -22,7 +22,8 @@ pub struct Args {
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
-    /// Open a generated demo mailbox (no account, no network).
+    /// Open a generated demo mailbox (no account, no network). With a
+    /// subcommand, that subcommand works on the demo mailbox.
     #[arg(long)]
     demo: bool,
     #[command(subcommand)]
@@ -173,22 +174,42 @@ enum Command {
 pub struct Context {
     pub profile: Profile,
     pub json: bool,
+    /// Working on the demo mailbox: its one account has no server.
+    pub demo: bool,
+}
+
+impl Args {
+    /// No subcommand: the desktop window (with `--demo`, on the demo mailbox).
+    pub fn wants_window(&self) -> bool {
+        self.command.is_none()
+    }
+
+    pub fn demo(&self) -> bool {
+        self.demo
+    }
+
+    /// The profile these arguments name: `--profile DIR`, the demo's own
+    /// folder with `--demo`, else the platform's usual one.
+    pub fn profile(&self) -> Result<Profile> {
+        Ok(match (&self.profile, self.demo) {
+            (Some(dir), _) => Profile::in_dir(dir),
+            // The demo keeps its own cache, apart from real accounts.
+            (None, true) => {
+                let base = Profile::platform_default()?;
+                let dir = base.cache_file.parent().map(|d| d.join("demo")).unwrap_or_else(|| "satchel-demo".into());
+                Profile::in_dir(&dir)
+            }
+            (None, false) => Profile::platform_default()?,
+        })
+    }
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    let profile = match (&args.profile, args.demo) {
-        (Some(dir), _) => Profile::in_dir(dir),
-        // The demo keeps its own cache, apart from real accounts.
-        (None, true) => {
-            let base = Profile::platform_default()?;
-            let dir = base.cache_file.parent().map(|d| d.join("demo")).unwrap_or_else(|| "satchel-demo".into());
-            Profile::in_dir(&dir)
-        }
-        (None, false) => Profile::platform_default()?,
-    };
-    let cx = Context { profile, json: args.json };
+    let profile = args.profile()?;
+    let cx = Context { profile, json: args.json, demo: args.demo };
     if args.demo {
-        return demo::run(&cx);
+        // Subcommands work on the demo mailbox too (`satchel --demo folders`).
+        demo::fill(&cx)?;
     }
     match args.command {
         Some(Command::Account(c)) => account::run(&cx, c).await,
@@ -212,16 +233,17 @@ pub async fn run(args: Args) -> Result<()> {
         Some(Command::Space { purge }) => read::space(&cx, purge),
         Some(Command::Offline { state }) => actions::offline(&cx, state == "on"),
         Some(Command::Conflicts) => actions::conflicts(&cx),
-        None => {
-            anyhow::bail!(
-                "the desktop window is not built yet; use a subcommand (see `satchel --help`) or `satchel --demo`"
-            )
-        }
+        None => anyhow::bail!("no subcommand given (see `satchel --help`)"),
     }
 }
 
 /// The profile's cache and the cache id of the named (or first) account.
 pub fn open_account(cx: &Context, account: Option<&str>) -> Result<(satchel_cache::Cache, i64)> {
+    if cx.demo {
+        let cache = cx.profile.open_cache()?;
+        let id = cache.account_by_name(satchel_core::demo::ACCOUNT)?.id;
+        return Ok((cache, id));
+    }
     let config = cx.profile.load()?;
     let account = config.pick_account(account)?;
     let cache = cx.profile.open_cache()?;

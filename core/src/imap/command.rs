@@ -188,41 +188,37 @@ impl<'a> Pipeline<'a> {
         let Some((oldest, name)) = self.in_flight.front().cloned() else {
             return Err(CoreError::protocol("pipeline", "read with no command in flight"));
         };
-        loop {
-            let received = tokio::time::timeout(RESPONSE_TIMEOUT, self.session.read_response()).await;
-            let response = match received {
-                Err(_) => {
-                    return Err(CoreError::ConnectionLost(format!(
-                        "waiting {} s for the answer to {name}",
-                        RESPONSE_TIMEOUT.as_secs()
-                    )));
-                }
-                Ok(Err(e)) => return Err(read_error(&name, e)),
-                Ok(Ok(None)) => return Err(CoreError::ConnectionLost(format!("reading the answer to {name}"))),
-                Ok(Ok(Some(r))) => r,
-            };
-            match response.parsed() {
-                Response::Done { tag, status, outcome } if *tag == oldest => {
-                    self.in_flight.pop_front();
-                    return Ok(Event::Done(Completion {
-                        ok: *status == Status::Ok,
-                        status: format!("{status:?}").to_uppercase(),
-                        code: outcome.code.as_ref().map(completion_code),
-                        text: outcome.information.as_deref().unwrap_or("").to_string(),
-                    }));
-                }
-                Response::Done { .. } => {
-                    return Err(CoreError::protocol(
-                        format!("reading the answer to {name}"),
-                        "the server completed commands out of order",
-                    ));
-                }
-                Response::Data { status: Status::Bye, outcome } => {
-                    let text = outcome.information.as_deref().unwrap_or("").to_string();
-                    return Err(CoreError::ConnectionLost(format!("running {name} (server said BYE: {text})")));
-                }
-                other => return Ok(Event::Untagged(read(other))),
+        let received = tokio::time::timeout(RESPONSE_TIMEOUT, self.session.read_response()).await;
+        let response = match received {
+            Err(_) => {
+                return Err(CoreError::ConnectionLost(format!(
+                    "waiting {} s for the answer to {name}",
+                    RESPONSE_TIMEOUT.as_secs()
+                )));
             }
+            Ok(Err(e)) => return Err(read_error(&name, e)),
+            Ok(Ok(None)) => return Err(CoreError::ConnectionLost(format!("reading the answer to {name}"))),
+            Ok(Ok(Some(r))) => r,
+        };
+        match response.parsed() {
+            Response::Done { tag, status, outcome } if *tag == oldest => {
+                self.in_flight.pop_front();
+                Ok(Event::Done(Completion {
+                    ok: *status == Status::Ok,
+                    status: format!("{status:?}").to_uppercase(),
+                    code: outcome.code.as_ref().map(completion_code),
+                    text: outcome.information.as_deref().unwrap_or("").to_string(),
+                }))
+            }
+            Response::Done { .. } => Err(CoreError::protocol(
+                format!("reading the answer to {name}"),
+                "the server completed commands out of order",
+            )),
+            Response::Data { status: Status::Bye, outcome } => {
+                let text = outcome.information.as_deref().unwrap_or("").to_string();
+                Err(CoreError::ConnectionLost(format!("running {name} (server said BYE: {text})")))
+            }
+            other => Ok(Event::Untagged(read(other))),
         }
     }
 }

@@ -119,7 +119,7 @@ fn write_profile(dir: &Path, dovecot: &Dovecot, compress: bool) -> Result<()> {
     let profile = Profile::in_dir(dir);
     let mut account = dovecot.account("alice");
     account.imap.compress = compress;
-    profile.save(&Config { work_offline: false, accounts: vec![account] })?;
+    profile.save(&Config { work_offline: false, accounts: vec![account], ..Config::default() })?;
     Ok(())
 }
 

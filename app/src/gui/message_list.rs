@@ -1,0 +1,243 @@
+//! The message list. iced has no virtual list, so this one keeps only the
+//! folder's ids (8 bytes a message) and builds widgets for the rows on
+//! screen, with spacers above and below standing in for the rest. Rows are
+//! read from the cache in windows around what is visible.
+
+use std::collections::HashMap;
+
+use iced::widget::{Space, button, column, container, operation, row, scrollable, text};
+use iced::{Element, Fill, Font, Length, font};
+use satchel_core::cache::{MessageListItem, SystemFlag};
+
+use super::style;
+
+pub const ROW_HEIGHT: f32 = 30.0;
+/// Rows read beyond the visible ones, so a scroll rarely shows blanks.
+const MARGIN: usize = 60;
+/// Loaded rows kept at most; far-away ones are dropped first.
+const KEEP: usize = 3_000;
+
+pub fn scroll_id() -> iced::widget::Id {
+    iced::widget::Id::new("message-list")
+}
+
+/// Where a row came from, in search results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Local,
+    Server,
+}
+
+#[derive(Debug, Default)]
+pub struct MessageList {
+    ids: Vec<i64>,
+    rows: HashMap<i64, MessageListItem>,
+    sources: HashMap<i64, Source>,
+    selected: Option<i64>,
+    first_visible: usize,
+    visible: usize,
+    /// The window last asked for, so a scroll inside it asks for nothing.
+    requested: (usize, usize),
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Scrolled(scrollable::Viewport),
+    Clicked(i64),
+}
+
+/// What the list asks of the window.
+pub enum Event {
+    /// Read these rows from the cache.
+    NeedRows(Vec<i64>),
+    Open(i64),
+}
+
+impl MessageList {
+    /// A new folder (or search result): ids in display order.
+    pub fn set_ids(&mut self, ids: Vec<i64>, keep_selection: bool) {
+        if !keep_selection || self.selected.is_some_and(|s| !ids.contains(&s)) {
+            self.selected = None;
+        }
+        self.ids = ids;
+        self.rows.clear();
+        self.sources.clear();
+        self.requested = (0, 0);
+        if !keep_selection {
+            self.first_visible = 0;
+        }
+    }
+
+    pub fn mark_sources(&mut self, ids: &[i64], source: Source) {
+        for id in ids {
+            self.sources.insert(*id, source);
+        }
+    }
+
+    /// Appends ids not shown yet (server search results after local ones).
+    pub fn extend(&mut self, ids: &[i64]) -> Vec<i64> {
+        let added: Vec<i64> = ids.iter().copied().filter(|id| !self.ids.contains(id)).collect();
+        self.ids.extend(&added);
+        added
+    }
+
+    pub fn ids(&self) -> &[i64] {
+        &self.ids
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn selected(&self) -> Option<i64> {
+        self.selected
+    }
+
+    pub fn row(&self, id: i64) -> Option<&MessageListItem> {
+        self.rows.get(&id)
+    }
+
+    pub fn set_rows(&mut self, rows: Vec<MessageListItem>) {
+        for r in rows {
+            self.rows.insert(r.id, r);
+        }
+        if self.rows.len() > KEEP {
+            let (lo, hi) = self.window();
+            let keep: std::collections::HashSet<i64> = self.ids[lo..hi].iter().copied().collect();
+            self.rows.retain(|id, _| keep.contains(id));
+        }
+    }
+
+    /// Rows to read for the current viewport, if they are not all asked for.
+    pub fn missing(&mut self) -> Option<Vec<i64>> {
+        let (lo, hi) = self.window();
+        if lo >= self.requested.0 && hi <= self.requested.1 {
+            return None;
+        }
+        self.requested = (lo.saturating_sub(MARGIN), (hi + MARGIN).min(self.ids.len()));
+        let want: Vec<i64> =
+            self.ids[self.requested.0..self.requested.1].iter().copied().filter(|id| !self.rows.contains_key(id)).collect();
+        (!want.is_empty()).then_some(want)
+    }
+
+    /// The visible index range, plus a margin.
+    fn window(&self) -> (usize, usize) {
+        let lo = self.first_visible.saturating_sub(MARGIN / 2).min(self.ids.len());
+        let hi = (self.first_visible + self.visible.max(40) + MARGIN / 2).min(self.ids.len());
+        (lo, hi)
+    }
+
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::Scrolled(viewport) => {
+                self.first_visible = (viewport.absolute_offset().y / ROW_HEIGHT).max(0.0) as usize;
+                self.visible = (viewport.bounds().height / ROW_HEIGHT).ceil() as usize + 1;
+                self.missing().map(Event::NeedRows)
+            }
+            Message::Clicked(id) => {
+                self.selected = Some(id);
+                Some(Event::Open(id))
+            }
+        }
+    }
+
+    /// Moves the selection by `delta` rows (j/k, arrows); returns the
+    /// newly selected id and a Task keeping it on screen.
+    pub fn step(&mut self, delta: isize) -> Option<(i64, iced::Task<super::Message>)> {
+        if self.ids.is_empty() {
+            return None;
+        }
+        let current = self.selected.and_then(|s| self.ids.iter().position(|i| *i == s));
+        let next = match current {
+            Some(i) => (i as isize + delta).clamp(0, self.ids.len() as isize - 1) as usize,
+            None => 0,
+        };
+        let id = self.ids[next];
+        self.selected = Some(id);
+        let visible = self.visible.max(1);
+        let scroll = if next < self.first_visible || next + 1 >= self.first_visible + visible {
+            let top = if next < self.first_visible { next } else { (next + 2).saturating_sub(visible) };
+            operation::scroll_to(scroll_id(), operation::AbsoluteOffset { x: None, y: Some(top as f32 * ROW_HEIGHT) })
+        } else {
+            iced::Task::none()
+        };
+        Some((id, scroll))
+    }
+
+    /// After the selected message left this list (moved, deleted): the id
+    /// that took its place, as mail clients go on to the next message.
+    pub fn neighbour_of(&self, id: i64) -> Option<i64> {
+        let i = self.ids.iter().position(|x| *x == id)?;
+        self.ids.get(i + 1).or_else(|| i.checked_sub(1).and_then(|j| self.ids.get(j))).copied()
+    }
+
+    pub fn select(&mut self, id: Option<i64>) {
+        self.selected = id;
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        if self.ids.is_empty() {
+            return container(text("No messages").style(text::secondary)).center(Fill).into();
+        }
+        let (lo, hi) = {
+            let lo = self.first_visible.min(self.ids.len());
+            (lo, (lo + self.visible.max(40)).min(self.ids.len()))
+        };
+        let mut rows = column![Space::new().height(Length::Fixed(lo as f32 * ROW_HEIGHT))];
+        for id in &self.ids[lo..hi] {
+            rows = rows.push(self.row_view(*id));
+        }
+        rows = rows.push(Space::new().height(Length::Fixed((self.ids.len() - hi) as f32 * ROW_HEIGHT)));
+        scrollable(rows).id(scroll_id()).on_scroll(Message::Scrolled).height(Fill).into()
+    }
+
+    fn row_view(&self, id: i64) -> Element<'_, Message> {
+        let Some(m) = self.rows.get(&id) else {
+            return Space::new().height(ROW_HEIGHT).into();
+        };
+        let unread = !m.flags.has(SystemFlag::Seen);
+        let weight = if unread { font::Weight::Bold } else { font::Weight::Normal };
+        let f = Font { weight, ..Font::DEFAULT };
+        let flag = if m.flags.has(SystemFlag::Flagged) { style::FLAGGED } else { " " };
+        let clip = if m.has_attachments { style::ATTACHMENT } else { " " };
+        let source = match self.sources.get(&id) {
+            Some(Source::Server) => "server ",
+            Some(Source::Local) => "",
+            None => "",
+        };
+        // One line per cell, cut at the cell's edge: rows never grow.
+        let cell = |t: iced::widget::Text<'static>, width: Length| {
+            container(t.wrapping(text::Wrapping::None)).width(width).clip(true)
+        };
+        let line = row![
+            cell(text(flag).style(style::flag_text), Length::Fixed(16.0)),
+            cell(text(clip), Length::Fixed(16.0)),
+            cell(text(clip_text(&m.from, 40)).font(f), Length::FillPortion(3)),
+            cell(text(format!("{source}{}", clip_text(&m.subject, 120))).font(f), Length::FillPortion(5)),
+            cell(text(style::short_date(m.date)), Length::Fixed(64.0)),
+            cell(text(style::human_size(m.size)), Length::Fixed(56.0)),
+        ]
+        .spacing(6)
+        .align_y(iced::Center);
+        let selected = self.selected == Some(id);
+        button(line)
+            .on_press(Message::Clicked(id))
+            .height(ROW_HEIGHT)
+            .width(Fill)
+            .padding([4, 8])
+            .style(move |theme, status| style::row_button(theme, status, selected))
+            .into()
+    }
+}
+
+/// One line of at most `max` characters (text shaping of very long
+/// subjects is the costliest part of a row).
+fn clip_text(s: &str, max: usize) -> String {
+    let one_line = s.replace(['\r', '\n', '\t'], " ");
+    if one_line.chars().count() <= max {
+        return one_line;
+    }
+    let mut out: String = one_line.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}

@@ -1,0 +1,239 @@
+//! The desktop window (iced). It reads only the cache, through Tasks, and
+//! sends actions to the core; the engine's events come in through a
+//! Subscription and carry ids only, so the window re-reads what changed.
+//! Each part of the window is a module with its own `Message`, an
+//! `update` that may return an `Event` for this module to act on, and a
+//! `view`.
+
+pub mod backend;
+mod folders;
+mod keys;
+pub mod message_list;
+mod pending;
+mod reader;
+pub mod settings;
+pub mod setup;
+pub mod status_bar;
+mod style;
+mod update;
+mod view;
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use iced::{Subscription, Task, Theme};
+use satchel_core::cache::{Cache, Conflict, FolderSummary, MessageListItem, OpRow};
+use satchel_core::config::{AccountConfig, Config, ThemeChoice};
+use satchel_core::reading::Reading;
+use satchel_core::watch::{Event as EngineEvent, WatchOptions};
+
+pub use backend::{AccountEntry, Answer, Backend};
+use folders::Folders;
+use message_list::MessageList;
+use pending::Pending;
+use reader::Reader;
+use settings::Settings;
+use setup::Setup;
+use status_bar::Connectivity;
+
+/// Opens the window on `backend`'s profile.
+pub fn run(backend: Backend) -> iced::Result {
+    iced::application(move || App::boot(backend.clone()), App::update, App::view)
+        .title(App::title)
+        .subscription(App::subscription)
+        .theme(App::theme)
+        .window_size((1200.0, 760.0))
+        .run()
+}
+
+/// What fills the window besides the three panes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Main,
+    Pending,
+    Settings,
+    Setup,
+    /// Choosing the folder to move (or copy) the selected message to.
+    Choose { copy: bool },
+}
+
+pub struct App {
+    pub backend: Backend,
+    pub config: Config,
+    pub accounts: Vec<AccountEntry>,
+    pub folders: Folders,
+    pub list: MessageList,
+    pub reader: Reader,
+    pub pending: Pending,
+    pub settings: Settings,
+    pub setup: Setup,
+    pub page: Page,
+    pub connectivity: HashMap<String, Connectivity>,
+    pub progress: Option<(String, u64, u64)>,
+    /// (pending, failed) queued changes over all accounts.
+    pub queued: (u64, u64),
+    pub search: String,
+    /// The query whose results the list shows, if any.
+    pub searching: Option<String>,
+    pub folder: Option<FolderSummary>,
+    /// One line telling what just happened (saved a file, an error).
+    pub notice: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Folders(folders::Message),
+    List(message_list::Message),
+    Reader(reader::Message),
+    Status(status_bar::Message),
+    Pending(pending::Message),
+    Settings(settings::Message),
+    Setup(setup::Message),
+    Loaded(Loaded),
+    Engine(String, EngineEvent),
+    Act(Action),
+    SearchInput(String),
+    SearchSubmit,
+    SearchClear,
+    Key(iced::keyboard::Key, iced::keyboard::Modifiers),
+    ShowPage(Page),
+    Notice(Result<String, String>),
+}
+
+/// Answers of Tasks that read or changed the cache.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    Accounts(Answer<(Config, Vec<(AccountEntry, Vec<FolderSummary>)>)>),
+    Ids { folder: i64, keep: bool, ids: Answer<Vec<i64>> },
+    Rows(Answer<Vec<MessageListItem>>),
+    Reading(i64, Answer<Reading>),
+    Queue(Answer<(Vec<OpRow>, Vec<Conflict>)>),
+    Search { query: String, server: bool, found: Answer<Vec<MessageListItem>> },
+    Acted { message: i64, removed: bool, result: Answer<String> },
+}
+
+/// What the toolbar, the keys and the menus do to the selected message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    ToggleRead,
+    ToggleFlag,
+    Archive,
+    Delete,
+    MoveTo(i64),
+    CopyTo(i64),
+}
+
+impl App {
+    pub fn boot(backend: Backend) -> (App, Task<Message>) {
+        let config = backend.profile.load().unwrap_or_default();
+        let first_run = config.accounts.is_empty() && !backend.demo;
+        let app = App {
+            backend,
+            config,
+            accounts: Vec::new(),
+            folders: Folders::default(),
+            list: MessageList::default(),
+            reader: Reader::default(),
+            pending: Pending::default(),
+            settings: Settings::default(),
+            setup: Setup::default(),
+            page: if first_run { Page::Setup } else { Page::Main },
+            connectivity: HashMap::new(),
+            progress: None,
+            queued: (0, 0),
+            search: String::new(),
+            searching: None,
+            folder: None,
+            notice: None,
+        };
+        let task = Task::batch([app.reload_accounts(), app.reload_queue()]);
+        (app, task)
+    }
+
+    pub fn title(&self) -> String {
+        match &self.folder {
+            Some(f) => format!("{} — Satchel", style::folder_label(&f.name)),
+            None => "Satchel".to_string(),
+        }
+    }
+
+    pub fn theme(&self) -> Option<Theme> {
+        match self.config.ui.theme {
+            ThemeChoice::System => None,
+            ThemeChoice::Light => Some(Theme::Light),
+            ThemeChoice::Dark => Some(Theme::Dark),
+        }
+    }
+
+    /// The engine of every account with a server runs while the window is
+    /// online; "Work offline" drops the subscriptions, which stops them.
+    pub fn subscription(&self) -> Subscription<Message> {
+        let keys = iced::keyboard::listen().filter_map(|event| match event {
+            iced::keyboard::Event::KeyPressed { key, modifiers, .. } => Some(Message::Key(key, modifiers)),
+            _ => None,
+        });
+        if self.config.work_offline {
+            return keys;
+        }
+        let engines = self.accounts.iter().filter_map(|a| {
+            let account = a.config.clone()?;
+            Some(Subscription::run_with(EngineKey { cache: self.backend.cache.clone(), account }, engine_stream))
+        });
+        Subscription::batch(std::iter::once(keys).chain(engines))
+    }
+
+    /// The account config behind a cache account id (None for the demo).
+    pub fn account_config(&self, account_id: i64) -> Option<&AccountConfig> {
+        self.accounts.iter().find(|a| a.id == account_id).and_then(|a| a.config.as_ref())
+    }
+
+    /// True when bodies may be fetched for this account now.
+    pub fn online(&self, account_id: i64) -> bool {
+        let Some(a) = self.accounts.iter().find(|a| a.id == account_id) else { return false };
+        !self.config.work_offline && self.connectivity.get(&a.name) == Some(&Connectivity::Online)
+    }
+
+    /// The status bar's one state over all accounts.
+    pub fn overall_connectivity(&self) -> Connectivity {
+        if self.config.work_offline {
+            return Connectivity::WorkingOffline;
+        }
+        let servers: Vec<&Connectivity> =
+            self.accounts.iter().filter(|a| a.config.is_some()).map(|a| self.connectivity.get(&a.name).unwrap_or(&Connectivity::Connecting)).collect();
+        if servers.is_empty() {
+            return Connectivity::NoServer;
+        }
+        if let Some(off) = servers.iter().find(|c| matches!(c, Connectivity::Offline(_))) {
+            return (*off).clone();
+        }
+        if servers.iter().any(|c| **c == Connectivity::Connecting) {
+            return Connectivity::Connecting;
+        }
+        Connectivity::Online
+    }
+}
+
+/// Identifies one account's engine subscription; a settings change gives a
+/// new key, so iced restarts the engine with them.
+struct EngineKey {
+    cache: Arc<Cache>,
+    account: AccountConfig,
+}
+
+impl Hash for EngineKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.account.name.hash(state);
+        self.account.imap.host.hash(state);
+        self.account.imap.port.hash(state);
+        self.account.imap.username.hash(state);
+        self.account.password_command.hash(state);
+    }
+}
+
+fn engine_stream(key: &EngineKey) -> impl iced::futures::Stream<Item = Message> + use<> {
+    use iced::futures::StreamExt;
+    let name = key.account.name.clone();
+    satchel_core::events::engine(key.cache.clone(), key.account.clone(), WatchOptions::default())
+        .map(move |event| Message::Engine(name.clone(), event))
+}

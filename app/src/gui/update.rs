@@ -1,0 +1,531 @@
+//! The window's update: routes each part's messages, turns their events
+//! into Tasks on the backend, and re-reads the cache when the engine says
+//! something changed.
+
+use iced::Task;
+use satchel_core::cache::{FolderSummary, MessageListItem};
+use satchel_core::watch::Event as EngineEvent;
+
+use super::folders::Event as FolderEvent;
+use super::message_list::{self, Source};
+use super::status_bar::Connectivity;
+use super::{Action, AccountEntry, Answer, App, Backend, Loaded, Message, Page, pending, reader, settings, setup};
+
+impl App {
+    /// Runs `work` on the backend off the UI thread; its answer comes back
+    /// as the message `done` makes of it.
+    pub fn query<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Backend) -> anyhow::Result<T> + Send + 'static,
+        done: impl FnOnce(Answer<T>) -> Message + Send + 'static,
+    ) -> Task<Message> {
+        let backend = self.backend.clone();
+        Task::perform(async move { backend.run(work).await }, done)
+    }
+
+    pub fn reload_accounts(&self) -> Task<Message> {
+        self.query(
+            |b| {
+                let config = b.config()?;
+                let mut out = Vec::new();
+                for a in b.accounts()? {
+                    let folders = b.folders(a.id)?;
+                    out.push((a, folders));
+                }
+                Ok((config, out))
+            },
+            |r| Message::Loaded(Loaded::Accounts(r)),
+        )
+    }
+
+    pub fn reload_queue(&self) -> Task<Message> {
+        let ids: Vec<i64> = self.accounts.iter().map(|a| a.id).collect();
+        self.query(
+            move |b| {
+                let (mut ops, mut conflicts) = (Vec::new(), Vec::new());
+                for id in ids {
+                    ops.extend(b.pending(id)?);
+                    conflicts.extend(b.cache.conflicts(id)?);
+                }
+                Ok((ops, conflicts))
+            },
+            |r| Message::Loaded(Loaded::Queue(r)),
+        )
+    }
+
+    fn load_ids(&self, folder: i64, keep: bool) -> Task<Message> {
+        self.query(move |b| b.message_ids(folder), move |ids| Message::Loaded(Loaded::Ids { folder, keep, ids }))
+    }
+
+    fn load_rows(&self, ids: Vec<i64>) -> Task<Message> {
+        self.query(move |b| b.rows(&ids), |r| Message::Loaded(Loaded::Rows(r)))
+    }
+
+    /// Opens a message in the reader and marks it read, as mail clients do.
+    pub fn open(&mut self, id: i64) -> Task<Message> {
+        self.reader.loading(id);
+        let account_id = self.folder.as_ref().map(|f| f.account_id).unwrap_or_default();
+        let account = self.account_config(account_id).cloned();
+        let offline = !self.online(account_id);
+        let cache = self.backend.cache.clone();
+        let unread = self.list.row(id).is_some_and(|m| !m.flags.has(satchel_core::cache::SystemFlag::Seen));
+        let read = Task::perform(
+            async move { satchel_core::reading::open(&cache, account.as_ref(), id, offline).await.map_err(|e| e.to_string()) },
+            move |r| Message::Loaded(Loaded::Reading(id, r)),
+        );
+        if unread { Task::batch([read, self.act(Action::ToggleRead)]) } else { read }
+    }
+
+    fn select_folder(&mut self, folder: FolderSummary) -> Task<Message> {
+        let id = folder.id;
+        self.folder = Some(folder);
+        self.searching = None;
+        self.search.clear();
+        self.reader.clear();
+        self.list.set_ids(Vec::new(), false);
+        self.load_ids(id, false)
+    }
+
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::Loaded(loaded) => self.loaded(loaded),
+            Message::Folders(m) => match self.folders.update(m) {
+                Some(e) => self.folder_event(e),
+                None => Task::none(),
+            },
+            Message::List(m) => match self.list.update(m) {
+                Some(message_list::Event::NeedRows(ids)) => self.load_rows(ids),
+                Some(message_list::Event::Open(id)) => self.open(id),
+                None => Task::none(),
+            },
+            Message::Reader(m) => match self.reader.update(m) {
+                Some(reader::Event::OpenUrl(url)) => open_externally(url),
+                Some(reader::Event::Save(id, a)) => self.save_attachment(id, a, false),
+                Some(reader::Event::Open(id, a)) => self.save_attachment(id, a, true),
+                None => Task::none(),
+            },
+            Message::Status(super::status_bar::Message::ShowPending) => {
+                self.page = Page::Pending;
+                self.reload_queue()
+            }
+            Message::Status(super::status_bar::Message::WorkOffline(on)) => self.set_work_offline(on),
+            Message::Pending(m) => match self.pending.update(m) {
+                pending::Event::Close => {
+                    self.page = Page::Main;
+                    Task::none()
+                }
+                pending::Event::Retry(op) => self.change_queue(op, true),
+                pending::Event::Discard(op) => self.change_queue(op, false),
+            },
+            Message::Settings(m) => match self.settings.update(m) {
+                Some(e) => self.settings_event(e),
+                None => Task::none(),
+            },
+            Message::Setup(m) => match self.setup.update(m) {
+                Some(e) => self.setup_event(e),
+                None => Task::none(),
+            },
+            Message::Engine(account, event) => self.engine_event(account, event),
+            Message::Act(action) => self.act(action),
+            Message::SearchInput(q) => {
+                self.search = q;
+                Task::none()
+            }
+            Message::SearchSubmit => self.run_search(),
+            Message::SearchClear => match self.folder.clone() {
+                Some(f) => self.select_folder(f),
+                None => Task::none(),
+            },
+            Message::Key(key, modifiers) => self.key(key, modifiers),
+            Message::ShowPage(page) => {
+                self.page = page;
+                if page == Page::Setup {
+                    self.setup = setup::Setup::default();
+                }
+                Task::none()
+            }
+            Message::Notice(r) => {
+                self.notice = Some(match r {
+                    Ok(s) => s,
+                    Err(e) => format!("Error: {e}"),
+                });
+                Task::none()
+            }
+        }
+    }
+
+    fn loaded(&mut self, loaded: Loaded) -> Task<Message> {
+        match loaded {
+            Loaded::Accounts(Ok((config, accounts))) => {
+                self.config = config;
+                self.accounts = accounts.iter().map(|(a, _)| a.clone()).collect();
+                self.folders.accounts = accounts;
+                for a in &self.accounts {
+                    if a.config.is_some() && !self.connectivity.contains_key(&a.name) {
+                        self.connectivity.insert(a.name.clone(), Connectivity::Connecting);
+                    }
+                }
+                // Keep the open folder's counts current; open INBOX at start.
+                match self.folder.as_ref().and_then(|f| self.folders.find(f.id)).cloned() {
+                    Some(f) => {
+                        self.folder = Some(f);
+                        Task::none()
+                    }
+                    None => {
+                        let inbox = self.folders.accounts.iter().flat_map(|(_, fs)| fs).find(|f| f.name.eq_ignore_ascii_case("INBOX")).cloned();
+                        match inbox {
+                            Some(f) => {
+                                self.folders.selected = Some(f.id);
+                                Task::batch([self.select_folder(f), self.reload_queue()])
+                            }
+                            None => Task::none(),
+                        }
+                    }
+                }
+            }
+            Loaded::Ids { folder, keep, ids: Ok(ids) } => {
+                if self.folder.as_ref().map(|f| f.id) != Some(folder) || self.searching.is_some() {
+                    return Task::none();
+                }
+                self.list.set_ids(ids, keep);
+                match self.list.missing() {
+                    Some(want) => self.load_rows(want),
+                    None => Task::none(),
+                }
+            }
+            Loaded::Rows(Ok(rows)) => {
+                self.list.set_rows(rows);
+                Task::none()
+            }
+            Loaded::Reading(id, r) => {
+                self.reader.loaded(id, r);
+                Task::none()
+            }
+            Loaded::Queue(Ok((ops, conflicts))) => {
+                let failed = ops.iter().filter(|o| o.state == "failed").count() as u64;
+                self.queued = (ops.len() as u64 - failed, failed);
+                self.pending.ops = ops;
+                self.pending.conflicts = conflicts;
+                Task::none()
+            }
+            Loaded::Search { query, server, found: Ok(items) } => {
+                if self.searching.as_deref() != Some(query.as_str()) {
+                    return Task::none();
+                }
+                let ids: Vec<i64> = items.iter().map(|m| m.id).collect();
+                if server {
+                    let added = self.list.extend(&ids);
+                    self.list.mark_sources(&added, Source::Server);
+                } else {
+                    self.list.set_ids(ids.clone(), false);
+                    self.list.mark_sources(&ids, Source::Local);
+                }
+                self.list.set_rows(items);
+                Task::none()
+            }
+            Loaded::Acted { message, removed, result } => {
+                let mut tasks = vec![self.reload_accounts(), self.reload_queue()];
+                match result {
+                    Ok(notice) => self.notice = (!notice.is_empty()).then_some(notice),
+                    Err(e) => self.notice = Some(format!("Error: {e}")),
+                }
+                if removed && self.list.selected() == Some(message) {
+                    let next = self.list.neighbour_of(message);
+                    self.list.select(next);
+                    match next {
+                        Some(n) => tasks.push(self.open(n)),
+                        None => self.reader.clear(),
+                    }
+                }
+                if let Some(f) = &self.folder {
+                    if self.searching.is_none() {
+                        tasks.push(self.load_ids(f.id, true));
+                    }
+                }
+                tasks.push(self.load_rows(vec![message]));
+                if self.reader.shown() == Some(message) && !removed {
+                    let account_id = self.folder.as_ref().map(|f| f.account_id).unwrap_or_default();
+                    let (cache, account, offline) = (self.backend.cache.clone(), self.account_config(account_id).cloned(), !self.online(account_id));
+                    tasks.push(Task::perform(
+                        async move { satchel_core::reading::open(&cache, account.as_ref(), message, offline).await.map_err(|e| e.to_string()) },
+                        move |r| Message::Loaded(Loaded::Reading(message, r)),
+                    ));
+                    self.reader.loading = Some(message);
+                }
+                Task::batch(tasks)
+            }
+            Loaded::Accounts(Err(e))
+            | Loaded::Ids { ids: Err(e), .. }
+            | Loaded::Rows(Err(e))
+            | Loaded::Queue(Err(e))
+            | Loaded::Search { found: Err(e), .. } => {
+                self.notice = Some(format!("Error: {e}"));
+                Task::none()
+            }
+        }
+    }
+
+    fn folder_event(&mut self, event: FolderEvent) -> Task<Message> {
+        match event {
+            FolderEvent::Selected(f) => self.select_folder(f),
+            FolderEvent::Create { account, name } => self.folder_op(account, satchel_core::cache::Op::CreateFolder { name }),
+            FolderEvent::Rename { account, from, to } => self.folder_op(account, satchel_core::cache::Op::RenameFolder { from, to }),
+            FolderEvent::Delete { account, name } => self.folder_op(account, satchel_core::cache::Op::DeleteFolder { name }),
+            FolderEvent::SetOffline { folder, on } => {
+                // Like Thunderbird's "keep messages for this folder on this computer",
+                // bounded: the last 90 days, attachments up to 5 MB.
+                let policy = on.then_some(satchel_core::cache::OfflinePolicy { days: 90, max_attachment: 5_000_000 });
+                let set = self.query(
+                    move |b| Ok(b.cache.set_offline_policy(folder, policy)?),
+                    move |r: Answer<()>| {
+                        Message::Notice(r.map(|_| {
+                            if on { "Folder will be kept available offline." } else { "Folder no longer kept offline." }.to_string()
+                        }))
+                    },
+                );
+                Task::batch([set, self.reload_accounts()])
+            }
+        }
+    }
+
+    fn folder_op(&self, account: i64, op: satchel_core::cache::Op) -> Task<Message> {
+        let what = super::pending::describe(&op, "");
+        let queued = self.query(
+            move |b| Ok(b.cache.queue_folder_op(account, op)?),
+            move |r: Answer<()>| Message::Notice(r.map(|_| format!("Queued: {}", what.trim_end_matches(" in ")))),
+        );
+        Task::batch([queued, self.reload_accounts(), self.reload_queue()])
+    }
+
+    fn engine_event(&mut self, account: String, event: EngineEvent) -> Task<Message> {
+        match event {
+            EngineEvent::Connectivity { state, reason } => {
+                let c = match state {
+                    "online" => Connectivity::Online,
+                    "connecting" => Connectivity::Connecting,
+                    _ => Connectivity::Offline(reason.unwrap_or_default()),
+                };
+                if c == Connectivity::Online {
+                    self.progress = None;
+                }
+                self.connectivity.insert(account, c);
+                Task::none()
+            }
+            EngineEvent::SyncProgress { folder, done, total } => {
+                self.progress = (done < total).then_some((folder, done, total));
+                Task::none()
+            }
+            EngineEvent::FolderChanged { .. } => self.reload_accounts(),
+            EngineEvent::MessagesChanged { folder_id } => {
+                if self.folder.as_ref().map(|f| f.id) == Some(folder_id) && self.searching.is_none() {
+                    self.load_ids(folder_id, true)
+                } else {
+                    Task::none()
+                }
+            }
+            EngineEvent::OpFailed { .. } | EngineEvent::Conflict { .. } => Task::batch([self.reload_queue(), self.reload_accounts()]),
+            EngineEvent::NewMail { message_ids } => {
+                let muted = self.config.ui.muted_accounts.contains(&account);
+                let refresh = Task::batch([self.reload_accounts(), self.reload_queue()]);
+                if muted {
+                    return refresh;
+                }
+                let notify = self.query(
+                    move |b| {
+                        let rows: Vec<MessageListItem> = b.rows(&message_ids)?;
+                        if let Some((title, body)) = crate::notify::text_for(&account, &rows) {
+                            crate::notify::show(&title, &body).map_err(anyhow::Error::msg)?;
+                        }
+                        Ok(String::new())
+                    },
+                    |r| match r {
+                        Ok(_) => Message::Notice(Ok(String::new())),
+                        Err(e) => Message::Notice(Err(e)),
+                    },
+                );
+                Task::batch([refresh, notify])
+            }
+        }
+    }
+
+    fn set_work_offline(&mut self, on: bool) -> Task<Message> {
+        self.config.work_offline = on;
+        if !on {
+            for a in self.accounts.iter().filter(|a| a.config.is_some()) {
+                self.connectivity.insert(a.name.clone(), Connectivity::Connecting);
+            }
+        }
+        self.query(
+            move |b| {
+                let mut config = b.config()?;
+                config.work_offline = on;
+                b.profile.save(&config)?;
+                Ok(String::new())
+            },
+            Message::Notice,
+        )
+    }
+
+    fn change_queue(&self, op: i64, retry: bool) -> Task<Message> {
+        let changed = self.query(
+            move |b| {
+                let found = if retry { b.cache.retry_op(op)? } else { b.cache.discard_op(op)? };
+                Ok(if !found { "That change is no longer queued.".to_string() } else if retry { "Queued again.".into() } else { "Discarded.".into() })
+            },
+            Message::Notice,
+        );
+        let mut tasks = vec![changed, self.reload_queue(), self.reload_accounts()];
+        if let Some(f) = &self.folder {
+            tasks.push(self.load_ids(f.id, true));
+        }
+        Task::batch(tasks)
+    }
+
+    fn settings_event(&mut self, event: settings::Event) -> Task<Message> {
+        match event {
+            settings::Event::Close => {
+                self.page = Page::Main;
+                Task::none()
+            }
+            settings::Event::AddAccount => {
+                self.setup = setup::Setup::default();
+                self.page = Page::Setup;
+                Task::none()
+            }
+            settings::Event::Edit(name) => {
+                if let Some(a) = self.config.accounts.iter().find(|a| a.name == name) {
+                    self.setup = setup::Setup::edit(a);
+                    self.page = Page::Setup;
+                }
+                Task::none()
+            }
+            settings::Event::Theme(t) => {
+                self.config.ui.theme = t;
+                self.save_ui()
+            }
+            settings::Event::Notify(account, on) => {
+                self.config.ui.muted_accounts.retain(|a| *a != account);
+                if !on {
+                    self.config.ui.muted_accounts.push(account);
+                }
+                self.save_ui()
+            }
+            settings::Event::Remove(name) => {
+                self.folder = None;
+                self.list.set_ids(Vec::new(), false);
+                self.reader.clear();
+                let removed = self.query(
+                    move |b| {
+                        satchel_core::accounts::remove(&b.profile, &name)?;
+                        Ok(format!("Removed {name}, its saved password and its cached mail."))
+                    },
+                    Message::Notice,
+                );
+                removed.chain(self.reload_accounts())
+            }
+        }
+    }
+
+    fn save_ui(&self) -> Task<Message> {
+        let ui = self.config.ui.clone();
+        self.query(
+            move |b| {
+                let mut config = b.config()?;
+                config.ui = ui;
+                b.profile.save(&config)?;
+                Ok(String::new())
+            },
+            Message::Notice,
+        )
+    }
+
+    fn setup_event(&mut self, event: setup::Event) -> Task<Message> {
+        match event {
+            setup::Event::Cancel => {
+                self.page = if self.accounts.is_empty() { Page::Setup } else { Page::Main };
+                Task::none()
+            }
+            setup::Event::Discover(email) => Task::perform(
+                async move {
+                    satchel_core::autoconfig::discover(&email)
+                        .await
+                        .map(|found| found.map(|d| d.imap))
+                        .map_err(|e| e.to_string())
+                },
+                |r| Message::Setup(setup::Message::Found(r)),
+            ),
+            setup::Event::Test(account, password) => Task::perform(
+                async move {
+                    let password = match password {
+                        Some(p) => p,
+                        None => satchel_core::credentials::password(&account).await.map_err(|e| e.to_string())?,
+                    };
+                    satchel_core::setup::test_connection(&account, &password)
+                        .await
+                        .map(|summary| summary.to_string())
+                        .map_err(|problem| problem.to_string())
+                },
+                |r| Message::Setup(setup::Message::Tested(r)),
+            ),
+            setup::Event::Save(account, password, editing) => self.query(
+                move |b| {
+                    let name = account.name.clone();
+                    if editing {
+                        satchel_core::accounts::update(&b.profile, account, password.as_deref())?;
+                    } else {
+                        satchel_core::accounts::add(&b.profile, account, password.as_deref())?;
+                    }
+                    Ok(name)
+                },
+                |r| Message::Setup(setup::Message::Saved(r)),
+            ),
+            setup::Event::Done(name) => {
+                self.page = Page::Main;
+                self.notice = Some(format!("Saved {name}. Its mail appears as it arrives."));
+                self.reload_accounts()
+            }
+        }
+    }
+
+    fn save_attachment(&self, message: i64, attachment: satchel_core::reading::Attachment, then_open: bool) -> Task<Message> {
+        let account_id = self.folder.as_ref().map(|f| f.account_id).unwrap_or_default();
+        let account = self.account_config(account_id).cloned();
+        let offline = !self.online(account_id);
+        let cache = self.backend.cache.clone();
+        // Opening goes through a private temporary folder; saving to the
+        // user's Downloads folder, never over an existing file.
+        let dir = if then_open {
+            std::env::temp_dir().join(format!("satchel-{}", std::process::id()))
+        } else {
+            directories::UserDirs::new()
+                .and_then(|u| u.download_dir().map(std::path::Path::to_path_buf))
+                .unwrap_or_else(|| std::env::temp_dir().join("satchel-downloads"))
+        };
+        Task::perform(
+            async move {
+                let path = satchel_core::reading::save_attachment(&cache, account.as_ref(), message, &attachment, &dir, offline)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if then_open {
+                    open::that_detached(&path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+                    Ok(format!("Opened {}", path.display()))
+                } else {
+                    Ok(format!("Saved to {}", path.display()))
+                }
+            },
+            Message::Notice,
+        )
+    }
+
+    /// The accounts the window shows (for tests and the status bar).
+    pub fn account_entries(&self) -> &[AccountEntry] {
+        &self.accounts
+    }
+}
+
+fn open_externally(url: String) -> Task<Message> {
+    Task::perform(
+        async move { open::that_detached(&url).map(|_| format!("Opened {url}")).map_err(|e| format!("opening {url}: {e}")) },
+        Message::Notice,
+    )
+}

@@ -1,0 +1,95 @@
+//! What the reader pane shows for one message: its headers, its body as
+//! rich text (HTML converted without scripts or remote content), and its
+//! attachments. Cached parts answer offline; the rest is fetched when the
+//! account is online, else the body says "not available offline".
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use satchel_cache::{Cache, MessageDetail};
+
+use crate::body::{self, HTML_KEY, Text};
+use crate::config::AccountConfig;
+use crate::html::{self, Document};
+use crate::sync::mailbox::db;
+use crate::{CoreError, Result};
+
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub detail: MessageDetail,
+    pub body: Body,
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Rich(Document),
+    NotAvailableOffline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub section: String,
+    /// The name the sender gave, for display; [`save_attachment`] cleans it.
+    pub name: String,
+    pub mime_type: String,
+    pub size: u32,
+}
+
+/// Reads a message for display. `account` is None for mail with no server
+/// (the demo), which never connects; so does `offline`.
+pub async fn open(cache: &Arc<Cache>, account: Option<&AccountConfig>, message: i64, offline: bool) -> Result<Reading> {
+    let detail = db(cache, move |c| c.message_detail(message)).await?;
+    let attachments = detail
+        .structure
+        .as_ref()
+        .map(|s| {
+            body::attachments(s)
+                .into_iter()
+                .map(|p| Attachment {
+                    section: p.section.clone(),
+                    name: p.filename.clone().unwrap_or_else(|| format!("part-{}", p.section)),
+                    mime_type: p.mime_type.clone(),
+                    size: p.size,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let text = match account {
+        Some(account) => body::message_text(cache, account, message, offline).await?,
+        None => match db(cache, move |c| c.cached_part(message, body::TEXT_KEY)).await? {
+            Some(bytes) => Text::Available(String::from_utf8_lossy(&bytes).into_owned()),
+            None => Text::NotAvailableOffline,
+        },
+    };
+    let body = match text {
+        Text::NotAvailableOffline => Body::NotAvailableOffline,
+        Text::Available(text) => match db(cache, move |c| c.cached_part(message, HTML_KEY)).await? {
+            Some(source) => Body::Rich(html::from_html(&String::from_utf8_lossy(&source))),
+            None => Body::Rich(html::from_plain(&text)),
+        },
+    };
+    Ok(Reading { detail, body, attachments })
+}
+
+/// Saves an attachment into `dir` under a cleaned name that overwrites
+/// nothing; returns the path written.
+pub async fn save_attachment(
+    cache: &Arc<Cache>,
+    account: Option<&AccountConfig>,
+    message: i64,
+    attachment: &Attachment,
+    dir: &Path,
+    offline: bool,
+) -> Result<PathBuf> {
+    let section = attachment.section.clone();
+    let bytes = match account {
+        Some(account) => body::part_bytes(cache, account, message, &section, offline).await?,
+        None => db(cache, move |c| c.cached_part(message, &section)).await?,
+    };
+    let bytes = bytes.ok_or_else(|| CoreError::protocol("saving an attachment", "not available offline"))?;
+    std::fs::create_dir_all(dir).map_err(|e| CoreError::io(format!("creating {}", dir.display()), e))?;
+    let path = body::safe_path(dir, Some(&attachment.name), &format!("part-{}", attachment.section));
+    std::fs::write(&path, bytes).map_err(|e| CoreError::io(format!("writing {}", path.display()), e))?;
+    Ok(path)
+}
