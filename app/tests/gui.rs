@@ -1,0 +1,224 @@
+//! The desktop window driven headless with iced_test's simulator: clicks on
+//! the rendered widgets produce the window's messages, and every Task they
+//! start runs for real (cache reads, queued ops, a real Dovecot for the
+//! server test). ICED_TEST_BACKEND=tiny-skia comes from .cargo/config.toml.
+
+use std::collections::VecDeque;
+
+use iced::Task;
+use iced::futures::StreamExt;
+use iced_runtime::Action;
+use satchel::gui::{App, Backend, Message, Page};
+use satchel_core::config::{Config, Profile};
+
+/// Runs `task` and everything the resulting messages start, to the end.
+async fn settle(app: &mut App, task: Task<Message>) {
+    let mut queue = VecDeque::from([task]);
+    while let Some(task) = queue.pop_front() {
+        let Some(stream) = iced_runtime::task::into_stream(task) else { continue };
+        let actions: Vec<Action<Message>> = stream.collect().await;
+        for action in actions {
+            if let Action::Output(message) = action {
+                queue.push_back(app.update(message));
+            }
+        }
+    }
+}
+
+/// Clicks the widget showing `label` and returns the messages it produced.
+fn click(app: &App, label: &str) -> Vec<Message> {
+    let mut ui = iced_test::simulator(app.view());
+    if let Err(e) = ui.click(label) {
+        panic!("nothing to click showing {label:?}: {e}");
+    }
+    ui.into_messages().collect()
+}
+
+/// True when the window currently shows `label` somewhere.
+fn shows(app: &App, label: &str) -> bool {
+    iced_test::simulator(app.view()).find(label).is_ok()
+}
+
+async fn deliver(app: &mut App, messages: Vec<Message>) {
+    for m in messages {
+        let task = app.update(m);
+        settle(app, task).await;
+    }
+}
+
+async fn demo_window(dir: &std::path::Path) -> App {
+    let backend = Backend::open(Profile::in_dir(dir), true).expect("demo profile opens");
+    let (mut app, task) = App::boot(backend);
+    settle(&mut app, task).await;
+    app
+}
+
+fn folder_total(app: &App, name: &str) -> u64 {
+    let id = app.backend.cache.read(|r| r.folder_summaries(app.accounts[0].id)).expect("folders");
+    id.into_iter().find(|f| f.name == name).map(|f| f.total).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_flag_and_move_a_message_in_the_demo_mailbox() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = demo_window(dir.path()).await;
+    assert_eq!(app.page, Page::Main);
+    assert_eq!(app.list.len(), 240, "INBOX opens with all its messages listed");
+    assert!(shows(&app, "Inbox") && shows(&app, "Archive"), "the folder pane lists the folders");
+
+    let newest = app.list.ids()[0];
+    let subject = app.list.row(newest).map(|r| r.subject.clone()).expect("the first rows are loaded");
+    let unread_before = app.list.row(newest).is_some_and(|r| !r.flags.has(satchel_core::cache::SystemFlag::Seen));
+    assert!(unread_before, "the newest demo message starts unread");
+    let clicked = click(&app, &subject);
+    deliver(&mut app, clicked).await;
+    let reading = app.reader.reading.as_ref().expect("the reader shows the clicked message");
+    assert_eq!(reading.detail.id, newest);
+    assert!(shows(&app, "Alice Martin <alice@demo.example>") || shows(&app, &reading.detail.from), "the sender shows");
+    let row = app.list.row(newest).expect("row");
+    assert!(row.flags.has(satchel_core::cache::SystemFlag::Seen), "opening marks it read");
+
+    let clicked = click(&app, "Flag");
+    deliver(&mut app, clicked).await;
+    assert!(app.list.row(newest).is_some_and(|r| r.flags.has(satchel_core::cache::SystemFlag::Flagged)), "s/Flag flags it");
+
+    let clicked = click(&app, "Move…");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.page, Page::Choose { copy: false });
+    let archive_before = folder_total(&app, "Archive");
+    let clicked = click(&app, "Archive");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.page, Page::Main);
+    assert_eq!(app.list.len(), 239, "the moved message left the list");
+    assert!(!app.list.ids().contains(&newest));
+    assert_eq!(folder_total(&app, "Archive"), archive_before + 1);
+    assert_ne!(app.list.selected(), Some(newest), "the selection went on to the next message");
+    // Read, flag and move wait for the server (the demo has none); so does
+    // marking read the next message, which opened in its place.
+    let ops: Vec<_> = app.pending.ops.iter().filter(|o| o.message == Some(newest)).map(|o| o.op.kind()).collect();
+    assert_eq!(ops, ["flags", "flags", "move"], "{ops:?}");
+    assert!(app.queued.0 >= 3 && app.queued.1 == 0);
+    assert!(shows(&app, &format!("{} pending change(s)", app.queued.0)), "the status bar counts them");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyboard_moves_through_the_list_and_flags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = demo_window(dir.path()).await;
+    use iced::keyboard::{Key, Modifiers, key::Named};
+    let press = |k: Key| Message::Key(k, Modifiers::default());
+    deliver(&mut app, vec![press(Key::Character("j".into())), press(Key::Character("j".into()))]).await;
+    let second = app.list.ids()[1];
+    assert_eq!(app.list.selected(), Some(second), "j twice: the second message");
+    assert_eq!(app.reader.reading.as_ref().map(|r| r.detail.id), Some(second));
+    deliver(&mut app, vec![press(Key::Named(Named::ArrowUp))]).await;
+    assert_eq!(app.list.selected(), Some(app.list.ids()[0]));
+    deliver(&mut app, vec![press(Key::Character("s".into()))]).await;
+    let first = app.list.ids()[0];
+    assert!(app.list.row(first).is_some_and(|r| r.flags.has(satchel_core::cache::SystemFlag::Flagged)));
+    deliver(&mut app, vec![press(Key::Character("u".into()))]).await;
+    assert!(app.list.row(first).is_some_and(|r| !r.flags.has(satchel_core::cache::SystemFlag::Seen)), "u marks unread again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_form_says_what_is_missing_and_saves_without_the_password_on_disk() {
+    use satchel::gui::setup::Message as Field;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = Backend::open(Profile::in_dir(dir.path()), false).expect("profile");
+    let (mut app, task) = App::boot(backend);
+    settle(&mut app, task).await;
+    assert_eq!(app.page, Page::Setup, "first run opens account setup");
+
+    let clicked = click(&app, "Save");
+    deliver(&mut app, clicked).await;
+    assert!(shows(&app, "Enter an email address like name@example.org."));
+    assert!(shows(&app, "Enter the IMAP server's name, e.g. imap.example.org."));
+    assert!(shows(&app, "Enter the password (it is kept in the system keyring), or a password command."));
+
+    let typed = [
+        Field::Email("erika@example.org".into()),
+        Field::Host("imap.example.org".into()),
+        Field::Port("99999".into()),
+        Field::Security(satchel::gui::setup::SecurityChoice::Plain),
+        Field::PasswordCommand("printf secret".into()),
+    ];
+    deliver(&mut app, typed.into_iter().map(Message::Setup).collect()).await;
+    let clicked = click(&app, "Save");
+    deliver(&mut app, clicked).await;
+    assert!(shows(&app, "The port must be a number from 1 to 65535."));
+    assert!(!shows(&app, "Enter an email address like name@example.org."), "fixed fields stop complaining");
+    assert!(
+        shows(&app, "Without encryption the password travels readable; tick \"Allow unencrypted\" to accept that."),
+        "no plaintext login without consent"
+    );
+
+    let fixes = [Field::Port("993".into()), Field::Security(satchel::gui::setup::SecurityChoice::Tls)];
+    deliver(&mut app, fixes.into_iter().map(Message::Setup).collect()).await;
+    let clicked = click(&app, "Save");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.page, Page::Main, "saved, the main window opens");
+    let saved: Config = Profile::in_dir(dir.path()).load().expect("config");
+    let account = saved.accounts.first().expect("the account is in the config");
+    assert_eq!(account.email, "erika@example.org");
+    assert_eq!(account.imap.host, "imap.example.org");
+    assert_eq!(account.imap.port, 993);
+    assert_eq!(account.imap.username, "erika@example.org", "user name defaults to the address");
+    assert_eq!(account.password_command.as_deref(), Some("printf secret"));
+    assert_eq!(app.accounts.len(), 1, "the window lists it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_offline_shows_in_the_status_bar_and_is_remembered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = demo_window(dir.path()).await;
+    assert!(shows(&app, "Demo mailbox: changes stay pending"));
+    deliver(&mut app, vec![Message::Status(satchel::gui::status_bar::Message::WorkOffline(true))]).await;
+    assert!(shows(&app, "Working offline"));
+    assert!(Profile::in_dir(dir.path()).load().expect("config").work_offline, "kept across restarts");
+    deliver(&mut app, vec![Message::Status(satchel::gui::status_bar::Message::WorkOffline(false))]).await;
+    assert!(!shows(&app, "Working offline"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_lists_local_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = demo_window(dir.path()).await;
+    deliver(&mut app, vec![Message::SearchInput("invoice".into()), Message::SearchSubmit]).await;
+    let found = app.list.len();
+    assert!(found > 0 && found < 450, "some, not all, messages match: {found}");
+    for id in app.list.ids() {
+        let row = app.list.row(*id).expect("result rows are loaded");
+        assert!(row.subject.to_lowercase().contains("invoice"), "{}", row.subject);
+    }
+    assert!(shows(&app, &format!("Results for \"invoice\" ({found} found)")));
+    let clicked = click(&app, "Clear");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.list.len(), 240, "clearing goes back to the folder");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_list_shows_a_refused_change_with_retry_and_discard() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = demo_window(dir.path()).await;
+    deliver(&mut app, vec![Message::Key(iced::keyboard::Key::Character("j".into()), Default::default())]).await;
+    let ops = app.backend.pending(app.accounts[0].id).expect("ops");
+    let op = ops.first().expect("opening queued the read flag").id;
+    app.backend.cache.fail_op(op, "NO [CANNOT] Message is gone", true).expect("fail");
+
+    let clicked = click(&app, "1 pending change(s)");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.page, Page::Pending);
+    assert!(shows(&app, "mark read in INBOX"));
+    assert!(shows(&app, "Server said: NO [CANNOT] Message is gone"));
+    assert_eq!(app.queued, (0, 1));
+
+    let clicked = click(&app, "Retry");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.queued, (1, 0), "retried: pending again");
+    assert!(!shows(&app, "Server said: NO [CANNOT] Message is gone") || app.pending.ops[0].state == "pending");
+
+    let clicked = click(&app, "Discard");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.queued, (0, 0));
+    assert!(shows(&app, "Nothing is waiting for the server."));
+}
