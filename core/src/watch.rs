@@ -32,6 +32,8 @@ pub enum Event {
     NewMail { message_ids: Vec<i64> },
     /// Queued actions the server refused (see `satchel pending`).
     OpFailed { count: u64 },
+    /// Queued actions were sent (or refused): the pending list changed.
+    QueueChanged { account_id: i64 },
     /// Conflicts found while replaying (see `satchel conflicts`).
     Conflict { count: u64 },
 }
@@ -143,7 +145,11 @@ async fn full_sync(
     emit: &mut (dyn FnMut(Event) + Send),
 ) -> Result<()> {
     let mut summary = SyncSummary::default();
+    let queued_before = db(cache, move |c| c.pending_count(account_id)).await?;
     sync_folders(conn, cache, account, &SyncOptions::default(), &mut |p| forward(p, emit), &mut summary).await?;
+    if queued_before > 0 && db(cache, move |c| c.pending_count(account_id)).await? != queued_before {
+        emit(Event::QueueChanged { account_id });
+    }
     if summary.conflicts > 0 {
         emit(Event::Conflict { count: summary.conflicts });
     }

@@ -1,0 +1,129 @@
+//! The window against a real Dovecot: the engine's event stream (what the
+//! window's Subscription runs) drives it, bodies come from the server on
+//! demand, and actions reach the server by themselves.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use iced::Task;
+use iced::futures::StreamExt;
+use iced_runtime::Action;
+use satchel::gui::{App, Backend, Message};
+use satchel::gui::status_bar::Connectivity;
+use satchel_core::config::{Config, Profile};
+use satchel_core::watch::WatchOptions;
+use satchel_tests::dovecot::{Dovecot, DovecotOptions};
+use satchel_tests::peer::Peer;
+
+async fn settle(app: &mut App, task: Task<Message>) {
+    let mut queue = VecDeque::from([task]);
+    while let Some(task) = queue.pop_front() {
+        let Some(stream) = iced_runtime::task::into_stream(task) else { continue };
+        let actions: Vec<Action<Message>> = stream.collect().await;
+        for action in actions {
+            if let Action::Output(message) = action {
+                queue.push_back(app.update(message));
+            }
+        }
+    }
+}
+
+fn click(app: &App, label: &str) -> Vec<Message> {
+    let mut ui = iced_test::simulator(app.view());
+    if let Err(e) = ui.click(label) {
+        panic!("nothing to click showing {label:?}: {e}");
+    }
+    ui.into_messages().collect()
+}
+
+fn shows(app: &App, label: &str) -> bool {
+    iced_test::simulator(app.view()).find(label).is_ok()
+}
+
+/// Feeds engine events to the window until `done` holds (or fails after 30 s).
+async fn pump(
+    app: &mut App,
+    events: &mut satchel_core::events::EventStream,
+    name: &str,
+    what: &str,
+    done: impl Fn(&App) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(app) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "timed out waiting for: {what}");
+        if let Ok(Some(event)) = tokio::time::timeout(left.min(Duration::from_millis(500)), events.next()).await {
+            let task = app.update(Message::Engine(name.to_string(), event));
+            settle(app, task).await;
+        }
+    }
+}
+
+const HTML: &str = "From: Erika Musterfrau <erika@example.test>\r\nTo: alice@example.test\r\n\
+Subject: Plan for the trip\r\nMessage-ID: <trip-1@example.test>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Hello <b>Alice</b>,</p>\
+<p>the <a href=\"https://example.test/route\">route</a> is ready.</p>\
+<img src=\"https://tracker.example.test/p.gif\"><script>alert(1)</script></body></html>\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_follows_the_server_and_sends_actions() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions::default())?;
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    peer.append("INBOX", None, HTML.as_bytes()).await?;
+    let dir = tempfile::tempdir()?;
+    let profile = Profile::in_dir(dir.path());
+    let account = dovecot.account("alice");
+    profile.save(&Config { accounts: vec![account.clone()], ..Config::default() })?;
+
+    let backend = Backend::open(profile, false).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let cache = backend.cache.clone();
+    let (mut app, task) = App::boot(backend);
+    settle(&mut app, task).await;
+    assert_eq!(app.overall_connectivity(), Connectivity::Connecting);
+
+    let options = WatchOptions { idle_slice: Duration::from_secs(1), ..WatchOptions::default() };
+    let mut events = satchel_core::events::engine(cache, account.clone(), options);
+    let name = account.name.clone();
+    pump(&mut app, &mut events, &name, "the first sync fills INBOX", |a| {
+        a.overall_connectivity() == Connectivity::Online && a.list.len() == 1
+    })
+    .await;
+    assert!(shows(&app, "Online"));
+
+    // Opening fetches the HTML body from the server and shows it as rich
+    // text, without its script and without fetching the tracker.
+    let clicked = click(&app, "Plan for the trip");
+    for m in clicked {
+        let task = app.update(m);
+        settle(&mut app, task).await;
+    }
+    let reading = app.reader.reading.as_ref().expect("the message opened");
+    let satchel_core::reading::Body::Rich(doc) = &reading.body else { panic!("online, the body is fetched") };
+    let text = satchel_core::html::to_plain(doc);
+    assert!(text.contains("Hello Alice") && text.contains("route"), "{text}");
+    assert!(!text.contains("alert"), "scripts are dropped: {text}");
+    assert_eq!(doc.remote_content, vec!["https://tracker.example.test/p.gif".to_string()]);
+    assert!(shows(&app, "Satchel did not load 1 remote item(s) of this message (images, styles)."));
+    let link = doc.blocks.iter().flat_map(|b| &b.spans).find_map(|s| s.link.clone());
+    assert_eq!(link.as_deref(), Some("https://example.test/route"));
+
+    // Flagging applies at once and the engine sends it within seconds.
+    let clicked = click(&app, "Flag");
+    for m in clicked {
+        let task = app.update(m);
+        settle(&mut app, task).await;
+    }
+    pump(&mut app, &mut events, &name, "the flag reaches the server", |a| a.queued == (0, 0)).await;
+    let on_server = peer.snapshot("INBOX").await?;
+    assert_eq!(on_server.len(), 1);
+    assert!(on_server[0].flags.contains(&"\\Flagged".to_string()), "{on_server:?}");
+    assert!(on_server[0].flags.contains(&"\\Seen".to_string()), "opening marked it read on the server too");
+
+    // Mail from elsewhere shows up without a click.
+    let new = "From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: Fresh news\r\n\
+Message-ID: <fresh-1@example.test>\r\n\r\nHi\r\n";
+    peer.append("INBOX", None, new.as_bytes()).await?;
+    pump(&mut app, &mut events, &name, "new mail is listed", |a| a.list.len() == 2).await;
+    assert!(shows(&app, "Fresh news"));
+    Ok(())
+}
