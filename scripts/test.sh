@@ -10,6 +10,16 @@ missing=()
 # A D-Bus session with a Secret Service, for the OS-keyring test.
 command -v dbus-run-session >/dev/null || missing+=(dbus)
 command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
+# The desktop-notification test (app/tests/notify.rs): a virtual display,
+# a notification server, and what the window needs to open on it (the X11
+# libraries winit loads at run time, a font).
+command -v Xvfb >/dev/null || missing+=(xvfb)
+command -v dunst >/dev/null || missing+=(dunst)
+libs=$(ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true)
+[[ $libs == *libxkbcommon-x11.so.0* ]] || missing+=(libxkbcommon-x11-0)
+[[ $libs == *libXcursor.so.1* ]] || missing+=(libxcursor1)
+[[ $libs == *libXi.so.6* ]] || missing+=(libxi6)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing ${missing[*]}"

@@ -17,10 +17,8 @@ pub fn text_for(account: &str, new: &[MessageListItem]) -> Option<(String, Strin
     }
 }
 
-/// "Alice Martin" from "Alice Martin <alice@example.org>".
 fn sender_name(from: &str) -> String {
-    let name = from.split('<').next().unwrap_or(from).trim().trim_matches('"');
-    if name.is_empty() { from.trim().to_string() } else { name.to_string() }
+    crate::gui::style::display_name(from)
 }
 
 /// Shows a notification; errors (no notification server) are returned so

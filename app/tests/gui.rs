@@ -98,7 +98,7 @@ async fn open_flag_and_move_a_message_in_the_demo_mailbox() {
     let ops: Vec<_> = app.pending.ops.iter().filter(|o| o.message == Some(newest)).map(|o| o.op.kind()).collect();
     assert_eq!(ops, ["flags", "flags", "move"], "{ops:?}");
     assert!(app.queued.0 >= 3 && app.queued.1 == 0);
-    assert!(shows(&app, &format!("{} pending change(s)", app.queued.0)), "the status bar counts them");
+    assert!(shows(&app, &format!("{} pending changes", app.queued.0)), "the status bar counts them");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,7 +205,7 @@ async fn pending_list_shows_a_refused_change_with_retry_and_discard() {
     let op = ops.first().expect("opening queued the read flag").id;
     app.backend.cache.fail_op(op, "NO [CANNOT] Message is gone", true).expect("fail");
 
-    let clicked = click(&app, "1 pending change(s)");
+    let clicked = click(&app, "1 pending change");
     deliver(&mut app, clicked).await;
     assert_eq!(app.page, Page::Pending);
     assert!(shows(&app, "mark read in INBOX"));

@@ -103,7 +103,7 @@ async fn window_follows_the_server_and_sends_actions() -> anyhow::Result<()> {
     assert!(text.contains("Hello Alice") && text.contains("route"), "{text}");
     assert!(!text.contains("alert"), "scripts are dropped: {text}");
     assert_eq!(doc.remote_content, vec!["https://tracker.example.test/p.gif".to_string()]);
-    assert!(shows(&app, "Satchel did not load 1 remote item(s) of this message (images, styles)."));
+    assert!(shows(&app, "Satchel did not load 1 remote item of this message (images, styles)."));
     let link = doc.blocks.iter().flat_map(|b| &b.spans).find_map(|s| s.link.clone());
     assert_eq!(link.as_deref(), Some("https://example.test/route"));
 
@@ -125,5 +125,77 @@ Message-ID: <fresh-1@example.test>\r\n\r\nHi\r\n";
     peer.append("INBOX", None, new.as_bytes()).await?;
     pump(&mut app, &mut events, &name, "new mail is listed", |a| a.list.len() == 2).await;
     assert!(shows(&app, "Fresh news"));
+    Ok(())
+}
+
+/// Setup through the window: "Test connection" logs in, Save puts the
+/// password in the OS keyring and nowhere in the profile, and removing the
+/// account in Settings takes the keyring entry and the cached mail with it.
+/// Needs the Secret Service that scripts/test.sh starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_tests_the_connection_and_keeps_the_password_in_the_keyring_only() -> anyhow::Result<()> {
+    use satchel::gui::setup::Message as Field;
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        panic!(
+            "no D-Bus session: run the tests with scripts/test.sh, which starts one with gnome-keyring-daemon \
+             (Debian packages dbus and gnome-keyring)"
+        );
+    }
+    let secret = format!("gui-{}-pw", std::process::id());
+    let dovecot = Dovecot::start(DovecotOptions { users: vec![("alice".into(), secret.clone())], ..DovecotOptions::default() })?;
+    let dir = tempfile::tempdir()?;
+    let backend = Backend::open(Profile::in_dir(dir.path()), false).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let (mut app, task) = App::boot(backend);
+    settle(&mut app, task).await;
+
+    let typed = [
+        Field::Name("Home".into()),
+        Field::Email("alice@example.test".into()),
+        Field::Password(secret.clone()),
+        Field::Host("127.0.0.1".into()),
+        Field::Port(dovecot.imaps_port.to_string()),
+        Field::Username("alice".into()),
+        Field::CaFile(dovecot.ca_file.display().to_string()),
+    ];
+    for m in typed {
+        let task = app.update(Message::Setup(m));
+        settle(&mut app, task).await;
+    }
+    for label in ["Test connection", "Save"] {
+        if label == "Save" {
+            let status = app.setup.status.clone().unwrap_or_default();
+            assert!(status.starts_with("Connected: Connected and logged in"), "{status}");
+            assert!(shows(&app, &status), "the result shows on the form");
+        }
+        for m in click(&app, label) {
+            let task = app.update(m);
+            settle(&mut app, task).await;
+        }
+    }
+    assert_eq!(app.page, satchel::gui::Page::Main, "{:?}", app.setup.errors);
+    let config = Profile::in_dir(dir.path()).load()?;
+    let account = config.accounts.first().expect("saved").clone();
+    assert_eq!(satchel_core::credentials::password(&account).await?, secret, "the keyring has it");
+    for entry in std::fs::read_dir(dir.path())? {
+        let path = entry?.path();
+        let bytes = std::fs::read(&path)?;
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "password found in {}", path.display());
+    }
+
+    // Remove it again from Settings (confirming).
+    let remove = [
+        Message::ShowPage(satchel::gui::Page::Settings),
+        Message::Settings(satchel::gui::settings::Message::Remove("Home".into())),
+    ];
+    for m in remove {
+        let task = app.update(m);
+        settle(&mut app, task).await;
+    }
+    assert!(shows(&app, "Remove this account, its saved password and its cached mail (unsent changes are lost)?"));
+    let task = app.update(Message::Settings(satchel::gui::settings::Message::ConfirmRemove));
+    settle(&mut app, task).await;
+    assert!(Profile::in_dir(dir.path()).load()?.accounts.is_empty());
+    assert!(satchel_core::credentials::password(&account).await.is_err(), "the keyring entry is gone");
+    assert!(app.backend.cache.account_by_name("Home").is_err(), "the cached mail is gone");
     Ok(())
 }

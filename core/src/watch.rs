@@ -105,11 +105,14 @@ async fn online(
     loop {
         let inbox = db(cache, move |c| c.mailbox_by_name(account_id, "INBOX")).await?;
         if can_idle {
+            // Mail that arrived after the last sync but before IDLE starts is
+            // announced only in the SELECT's answer; IDLE would not report it.
+            let mut behind = false;
             if !inbox_selected {
-                Command::start(&mut conn.session, "SELECT \"INBOX\"").await?.finish().await?;
+                behind = select_is_ahead(&mut conn, &inbox).await?;
                 inbox_selected = true;
             }
-            if imap::idle(&mut conn.session, options.idle_slice).await? {
+            if behind || imap::idle(&mut conn.session, options.idle_slice).await? {
                 let mut stats = MailboxStats::default();
                 sync_mailbox(&mut conn, cache, &inbox, &mut stats, &mut |p| forward(p, emit)).await?;
                 inbox_selected = false;
@@ -134,6 +137,30 @@ async fn online(
             last_poll = Instant::now();
         }
     }
+}
+
+/// SELECTs `mailbox`; true when the server has mail or flag changes the
+/// cache has not seen (UIDNEXT or HIGHESTMODSEQ beyond the synced state).
+async fn select_is_ahead(conn: &mut Connection, mailbox: &satchel_cache::Mailbox) -> Result<bool> {
+    use async_imap::imap_proto::{Response, ResponseCode};
+    let cmd = format!("SELECT {}", imap::quote(&imap::utf7::encode(&mailbox.name)));
+    let mut c = Command::start(&mut conn.session, &cmd).await?;
+    let mut ahead = false;
+    while let Some(found) = c
+        .next(|r| match r {
+            Response::Data { outcome, .. } => match &outcome.code {
+                Some(ResponseCode::UidNext(n)) => *n > mailbox.sync.uidnext,
+                Some(ResponseCode::HighestModSeq(m)) => mailbox.sync.modseq.is_some_and(|s| *m > s),
+                _ => false,
+            },
+            _ => false,
+        })
+        .await?
+    {
+        ahead |= found;
+    }
+    c.finish().await?;
+    Ok(ahead)
 }
 
 /// Replay, folder list, every folder; then announce new INBOX mail.

@@ -212,9 +212,9 @@ impl MessageList {
         let line = row![
             cell(text(flag).style(style::flag_text), Length::Fixed(16.0)),
             cell(text(clip), Length::Fixed(16.0)),
-            cell(text(clip_text(&m.from, 40)).font(f), Length::FillPortion(3)),
+            cell(text(clip_text(&style::display_name(&m.from), 40)).font(f), Length::FillPortion(3)),
             cell(text(format!("{source}{}", clip_text(&m.subject, 120))).font(f), Length::FillPortion(5)),
-            cell(text(style::short_date(m.date)), Length::Fixed(64.0)),
+            cell(text(style::short_date(m.date)), Length::Fixed(84.0)),
             cell(text(style::human_size(m.size)), Length::Fixed(56.0)),
         ]
         .spacing(6)
@@ -224,7 +224,8 @@ impl MessageList {
             .on_press(Message::Clicked(id))
             .height(ROW_HEIGHT)
             .width(Fill)
-            .padding([4, 8])
+            // Room on the right for the scrollbar.
+            .padding(iced::Padding { top: 4.0, bottom: 4.0, left: 8.0, right: 16.0 })
             .style(move |theme, status| style::row_button(theme, status, selected))
             .into()
     }

@@ -14,7 +14,7 @@ mod reader;
 pub mod settings;
 pub mod setup;
 pub mod status_bar;
-mod style;
+pub mod style;
 mod update;
 mod view;
 

@@ -108,7 +108,7 @@ impl Reader {
             head = head.push(header_line("Cc", &d.cc));
         }
         head = head.push(
-            row![text("Date").width(44).style(text::secondary), text(satchel_core::sync::decode::format_date(d.date))].spacing(6),
+            row![text("Date").width(44).style(text::secondary), text(style::long_date(d.date))].spacing(6),
         );
         let mut page = column![head].spacing(10).padding(16);
         if let Some(url) = &self.reveal {
@@ -172,7 +172,10 @@ fn header_line<'a>(label: &'a str, value: &'a str) -> Element<'a, Message> {
 fn remote_bar(urls: &[String], shown: bool) -> Element<'_, Message> {
     let mut bar = column![
         row![
-            text(format!("Satchel did not load {} remote item(s) of this message (images, styles).", urls.len())).width(Fill),
+            text(format!(
+                "Satchel did not load {} of this message (images, styles).",
+                style::count(urls.len() as u64, "remote item", "remote items")
+            )).width(Fill),
             button("Load remote content").on_press(Message::ShowRemote),
         ]
         .spacing(8)

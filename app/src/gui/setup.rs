@@ -18,6 +18,8 @@ pub struct Setup {
     pub security: SecurityChoice,
     pub username: String,
     pub allow_plaintext: bool,
+    /// A PEM file of a private certificate authority (self-hosted servers).
+    pub ca_file: String,
     /// Problems found by the last Save or Test, one per line.
     pub errors: Vec<String>,
     /// What the last autoconfig lookup or connection test said.
@@ -74,6 +76,7 @@ pub enum Message {
     Security(SecurityChoice),
     Username(String),
     AllowPlaintext(bool),
+    CaFile(String),
     FindSettings,
     Found(Result<Option<ImapSettings>, String>),
     Test,
@@ -106,6 +109,7 @@ impl Setup {
             security: SecurityChoice::from_security(account.imap.security),
             username: account.imap.username.clone(),
             allow_plaintext: account.imap.allow_plaintext,
+            ca_file: account.imap.tls_ca_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             editing: true,
             ..Setup::default()
         }
@@ -137,6 +141,10 @@ impl Setup {
         if self.security == SecurityChoice::Plain && !self.allow_plaintext {
             errors.push("Without encryption the password travels readable; tick \"Allow unencrypted\" to accept that.".to_string());
         }
+        let ca_file = self.ca_file.trim();
+        if !ca_file.is_empty() && !std::path::Path::new(ca_file).is_file() {
+            errors.push(format!("The certificate file {ca_file} does not exist."));
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -150,7 +158,7 @@ impl Setup {
                 port: port.unwrap_or(993),
                 security: self.security.security(),
                 username,
-                tls_ca_file: None,
+                tls_ca_file: (!ca_file.is_empty()).then(|| std::path::PathBuf::from(ca_file)),
                 allow_plaintext: self.allow_plaintext,
                 compress: true,
             },
@@ -177,6 +185,7 @@ impl Setup {
             }
             Message::Username(v) => self.username = v,
             Message::AllowPlaintext(v) => self.allow_plaintext = v,
+            Message::CaFile(v) => self.ca_file = v,
             Message::FindSettings => {
                 if !self.email.contains('@') {
                     self.errors = vec!["Enter the email address first.".into()];
@@ -260,6 +269,10 @@ impl Setup {
             field(
                 "Password command",
                 text_input("optional, e.g. pass show mail", &self.password_command).on_input(Message::PasswordCommand).into()
+            ),
+            field(
+                "Extra CA certificate",
+                text_input("optional: PEM file of a private authority", &self.ca_file).on_input(Message::CaFile).into()
             ),
         ]
         .spacing(10)

@@ -49,8 +49,9 @@ impl StatusBar<'_> {
     pub fn view(self) -> Element<'static, Message> {
         let pending = match (self.pending, self.failed) {
             (0, 0) => "No pending changes".to_string(),
-            (p, 0) => format!("{p} pending change(s)"),
-            (p, f) => format!("{p} pending change(s), {f} failed"),
+            (p, 0) => super::style::count(p, "pending change", "pending changes"),
+            (0, f) => super::style::count(f, "failed change", "failed changes"),
+            (p, f) => format!("{}, {f} failed", super::style::count(p, "pending change", "pending changes")),
         };
         let mut bar = row![
             text(self.connectivity.label()),

@@ -5,7 +5,7 @@ use iced::{Background, Border, Theme};
 
 /// Marks drawn with characters DejaVu Sans and the usual system fonts have.
 pub const FLAGGED: &str = "⚑";
-pub const ATTACHMENT: &str = "⚭";
+pub const ATTACHMENT: &str = "◈";
 
 /// A folder's mark by its special use (RFC 6154).
 pub fn folder_mark(special_use: Option<&str>, name: &str) -> &'static str {
@@ -18,7 +18,7 @@ pub fn folder_mark(special_use: Option<&str>, name: &str) -> &'static str {
         Some("\\flagged") => "★",
         Some("\\all") => "▦",
         _ if name.eq_ignore_ascii_case("INBOX") => "✉",
-        _ => "▸",
+        _ => "□",
     }
 }
 
@@ -26,27 +26,39 @@ pub fn folder_label(name: &str) -> String {
     if name.eq_ignore_ascii_case("INBOX") { "Inbox".to_string() } else { name.to_string() }
 }
 
-/// "14:05" within the last day, "Nov 02" this year, else "2025-11-02".
+/// "14:05" today, "Nov 02" this year, else "2025-11-02", in local time.
 pub fn short_date(unix: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let full = satchel_core::sync::decode::format_date(unix);
-    let age = now - unix;
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let this_year = satchel_core::sync::decode::format_date(now).get(..4) == full.get(..4);
-    if (0..20 * 3600).contains(&age) {
-        full.get(11..16).unwrap_or(&full).to_string()
-    } else if this_year && (0..300 * 86_400).contains(&age) {
-        let month = full.get(5..7).and_then(|m| m.parse::<usize>().ok()).and_then(|m| MONTHS.get(m.wrapping_sub(1)));
-        match (month, full.get(8..10)) {
-            (Some(m), Some(d)) => format!("{m} {d}"),
-            _ => full.get(..10).unwrap_or(&full).to_string(),
-        }
+    use chrono::{Datelike, Local, TimeZone};
+    let Some(when) = Local.timestamp_opt(unix, 0).single() else { return String::new() };
+    let now = Local::now();
+    if when.date_naive() == now.date_naive() {
+        when.format("%H:%M").to_string()
+    } else if when.year() == now.year() {
+        when.format("%b %d").to_string()
     } else {
-        full.get(..10).unwrap_or(&full).to_string()
+        when.format("%Y-%m-%d").to_string()
     }
+}
+
+/// "Mon 23 Nov 2026, 09:24" in local time, for the reader.
+pub fn long_date(unix: i64) -> String {
+    use chrono::{Local, TimeZone};
+    Local.timestamp_opt(unix, 0).single().map(|t| t.format("%a %d %b %Y, %H:%M").to_string()).unwrap_or_default()
+}
+
+/// "Alice Martin" from "Alice Martin <alice@example.org>"; the address when
+/// there is no name.
+pub fn display_name(from: &str) -> String {
+    let name = from.split('<').next().unwrap_or(from).trim().trim_matches('"').trim();
+    if !name.is_empty() {
+        return name.to_string();
+    }
+    from.trim().trim_start_matches('<').trim_end_matches('>').to_string()
+}
+
+/// "1 pending change", "3 pending changes".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
 }
 
 pub fn human_size(bytes: u32) -> String {
