@@ -186,7 +186,19 @@ async fn full_sync(
     if let Ok(inbox) = db(cache, move |c| c.mailbox_by_name(account_id, "INBOX")).await {
         announce(cache, inbox.id, emit).await?;
     }
-    Ok(())
+    // Folders marked "available offline" get their new bodies now, so they
+    // read offline after the next trip; a message that fails here is
+    // fetched again next time, it does not stop the engine.
+    let mut report =
+        |folder: &str, done: u64, total: u64| emit(Event::SyncProgress { folder: format!("{folder} (offline copy)"), done, total });
+    match crate::body::prefetch(cache, account, None, &mut report).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_connection_lost() => Err(e),
+        Err(e) => {
+            tracing::warn!("keeping folders available offline: {e}");
+            Ok(())
+        }
+    }
 }
 
 fn forward(p: Progress, emit: &mut (dyn FnMut(Event) + Send)) {

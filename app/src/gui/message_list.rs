@@ -44,6 +44,8 @@ pub struct MessageList {
 pub enum Message {
     Scrolled(scrollable::Viewport),
     Clicked(i64),
+    /// Right click: select without opening, and show the message menu.
+    Menu(i64),
 }
 
 /// What the list asks of the window.
@@ -51,6 +53,7 @@ pub enum Event {
     /// Read these rows from the cache.
     NeedRows(Vec<i64>),
     Open(i64),
+    Menu(i64),
 }
 
 impl MessageList {
@@ -138,6 +141,10 @@ impl MessageList {
                 self.selected = Some(id);
                 Some(Event::Open(id))
             }
+            Message::Menu(id) => {
+                self.selected = Some(id);
+                Some(Event::Menu(id))
+            }
         }
     }
 
@@ -220,14 +227,14 @@ impl MessageList {
         .spacing(6)
         .align_y(iced::Center);
         let selected = self.selected == Some(id);
-        button(line)
+        let row = button(line)
             .on_press(Message::Clicked(id))
             .height(ROW_HEIGHT)
             .width(Fill)
             // Room on the right for the scrollbar.
             .padding(iced::Padding { top: 4.0, bottom: 4.0, left: 8.0, right: 16.0 })
-            .style(move |theme, status| style::row_button(theme, status, selected))
-            .into()
+            .style(move |theme, status| style::row_button(theme, status, selected));
+        iced::widget::mouse_area(row).on_right_press(Message::Menu(id)).into()
     }
 }
 

@@ -79,6 +79,8 @@ pub struct App {
     pub folder: Option<FolderSummary>,
     /// One line telling what just happened (saved a file, an error).
     pub notice: Option<String>,
+    /// The message whose right-click menu is open.
+    pub row_menu: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +100,7 @@ pub enum Message {
     SearchClear,
     Key(iced::keyboard::Key, iced::keyboard::Modifiers),
     ShowPage(Page),
+    CloseMenu,
     Notice(Result<String, String>),
 }
 
@@ -146,6 +149,7 @@ impl App {
             searching: None,
             folder: None,
             notice: None,
+            row_menu: None,
         };
         let task = Task::batch([app.reload_accounts(), app.reload_queue()]);
         (app, task)

@@ -95,7 +95,14 @@ impl App {
             },
             Message::List(m) => match self.list.update(m) {
                 Some(message_list::Event::NeedRows(ids)) => self.load_rows(ids),
-                Some(message_list::Event::Open(id)) => self.open(id),
+                Some(message_list::Event::Open(id)) => {
+                    self.row_menu = None;
+                    self.open(id)
+                }
+                Some(message_list::Event::Menu(id)) => {
+                    self.row_menu = Some(id);
+                    Task::none()
+                }
                 None => Task::none(),
             },
             Message::Reader(m) => match self.reader.update(m) {
@@ -126,7 +133,14 @@ impl App {
                 None => Task::none(),
             },
             Message::Engine(account, event) => self.engine_event(account, event),
-            Message::Act(action) => self.act(action),
+            Message::Act(action) => {
+                self.row_menu = None;
+                self.act(action)
+            }
+            Message::CloseMenu => {
+                self.row_menu = None;
+                Task::none()
+            }
             Message::SearchInput(q) => {
                 self.search = q;
                 Task::none()
@@ -139,6 +153,7 @@ impl App {
             Message::Key(key, modifiers) => self.key(key, modifiers),
             Message::ShowPage(page) => {
                 self.page = page;
+                self.row_menu = None;
                 if page == Page::Setup {
                     self.setup = setup::Setup::default();
                 }

@@ -41,6 +41,9 @@ impl App {
                 .align_y(iced::Center),
             );
         }
+        if let Some(id) = self.row_menu {
+            list_pane = list_pane.push(self.row_menu_view(id));
+        }
         list_pane = list_pane.push(self.list.view().map(Message::List));
         let panes = row![
             container(self.folders.view().map(Message::Folders)).width(240).height(Fill),
@@ -87,6 +90,36 @@ impl App {
         .spacing(6)
         .padding(6)
         .align_y(iced::Center)
+        .into()
+    }
+
+    /// The right-click menu of a message, above the list.
+    fn row_menu_view(&self, id: i64) -> Element<'_, Message> {
+        let row_of = self.list.row(id);
+        let subject = row_of.map(|r| r.subject.as_str()).unwrap_or("");
+        let unread = row_of.is_some_and(|m| !m.flags.has(satchel_core::cache::SystemFlag::Seen));
+        let flagged = row_of.is_some_and(|m| m.flags.has(satchel_core::cache::SystemFlag::Flagged));
+        let item = |label: &'static str, m: Message| button(text(label).size(13)).on_press(m).style(button::secondary).padding([2, 6]);
+        container(
+            column![
+                text(format!("\"{subject}\"")).size(13).wrapping(text::Wrapping::None),
+                row![
+                    item(if unread { "Mark read" } else { "Mark unread" }, Message::Act(Action::ToggleRead)),
+                    item(if flagged { "Unflag" } else { "Flag" }, Message::Act(Action::ToggleFlag)),
+                    item("Archive", Message::Act(Action::Archive)),
+                    item("Delete", Message::Act(Action::Delete)),
+                    item("Move…", Message::ShowPage(Page::Choose { copy: false })),
+                    item("Copy…", Message::ShowPage(Page::Choose { copy: true })),
+                    item("Close", Message::CloseMenu),
+                ]
+                .spacing(4)
+                .wrap(),
+            ]
+            .spacing(4),
+        )
+        .padding(6)
+        .width(Fill)
+        .style(container::rounded_box)
         .into()
     }
 
