@@ -20,6 +20,9 @@ libs=$(ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true)
 [[ $libs == *libXcursor.so.1* ]] || missing+=(libxcursor1)
 [[ $libs == *libXi.so.6* ]] || missing+=(libxi6)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# The screenshot check (scripts/screenshots.sh): drives and grabs the window.
+command -v xdotool >/dev/null || missing+=(xdotool)
+command -v convert >/dev/null || missing+=(imagemagick)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing ${missing[*]}"
@@ -50,6 +53,14 @@ dbus-run-session -- bash -c '
 status=${PIPESTATUS[0]}
 set -e
 rm -rf "$keyring_home"
+# The window under Xvfb, screenshotted; fails on a missing or blank window.
+echo "== scripts/screenshots.sh (the window under Xvfb)"
+if bash scripts/screenshots.sh; then
+  echo "test result: ok. 1 passed; 0 failed (screenshots)" | tee -a "$log"
+else
+  echo "test result: FAILED. 0 passed; 1 failed (screenshots)" | tee -a "$log"
+  status=1
+fi
 # One closing line over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "total: %d passed, %d failed\n", p, f }' "$log"

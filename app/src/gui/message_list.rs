@@ -221,7 +221,7 @@ impl MessageList {
             cell(text(clip), Length::Fixed(16.0)),
             cell(text(clip_text(&style::display_name(&m.from), 40)).font(f), Length::FillPortion(3)),
             cell(text(format!("{source}{}", clip_text(&m.subject, 120))).font(f), Length::FillPortion(5)),
-            cell(text(style::short_date(m.date)), Length::Fixed(84.0)),
+            cell(text(style::short_date(m.date)), Length::Fixed(94.0)),
             cell(text(style::human_size(m.size)), Length::Fixed(56.0)),
         ]
         .spacing(6)
