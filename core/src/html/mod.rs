@@ -566,9 +566,14 @@ fn linkify(text: &str) -> Vec<Span> {
     let (mut spans, lower) = (Vec::new(), text.to_ascii_lowercase());
     let (mut done, mut from) = (0, 0);
     while let Some(i) = lower.get(from..).and_then(|r| r.find("http")).map(|i| from + i) {
-        from = i + 4;
         let rest = text.get(i..).unwrap_or("");
         let len = rest.find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"')).unwrap_or(rest.len());
+        // Past this token whatever happens: each byte is scanned a bounded
+        // number of times, so "httphttphttp..." cannot make this quadratic.
+        from = i + len.max(4);
+        if len > 4096 {
+            continue;
+        }
         let mut url = rest.get(..len).unwrap_or("");
         while let Some(c) = url.chars().last().filter(|&c| ".,;:!?'".contains(c) || (c == ')' && url.matches('(').count() < url.matches(')').count())) {
             url = url.get(..url.len() - c.len_utf8()).unwrap_or("");

@@ -206,3 +206,15 @@ fn garbled_deep_and_large_inputs_finish() {
     }
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 }
+
+#[test]
+fn link_detection_stays_linear_on_hostile_plain_text() {
+    let started = std::time::Instant::now();
+    let _ = from_plain(&"http".repeat(250_000));
+    let _ = from_plain(&format!("https://x.example/{}", ")".repeat(200_000)));
+    let _ = from_plain(&"https://a.example/ ".repeat(50_000));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    let doc = from_plain("see https://example.org/a_(b) and http://x.example.");
+    let links: Vec<_> = doc.blocks.iter().flat_map(|b| &b.spans).filter_map(|s| s.link.as_deref()).collect();
+    assert_eq!(links, ["https://example.org/a_(b)", "http://x.example"]);
+}
