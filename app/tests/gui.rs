@@ -253,3 +253,22 @@ async fn right_click_menu_archives_a_message() {
     assert!(!app.list.ids().contains(&third));
     assert!(app.row_menu.is_none(), "the menu closes after the action");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_pressed_twice_moves_two_messages_to_trash_and_erases_none() {
+    use iced::keyboard::{Key, Modifiers, key::Named};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = demo_window(dir.path()).await;
+    deliver(&mut app, vec![Message::Key(Key::Character("j".into()), Modifiers::default())]).await;
+    let (first, second) = (app.list.ids()[0], app.list.ids()[1]);
+    // Both presses are handled before either Task has finished.
+    let press = || Message::Key(Key::Named(Named::Delete), Modifiers::default());
+    let t1 = app.update(press());
+    let t2 = app.update(press());
+    settle(&mut app, iced::Task::batch([t1, t2])).await;
+    assert_eq!(folder_total(&app, "Trash"), 2, "one press, one message to Trash");
+    let kinds: Vec<_> = app.pending.ops.iter().map(|o| (o.message, o.op.kind())).collect();
+    assert!(kinds.contains(&(Some(first), "move")) && kinds.contains(&(Some(second), "move")), "{kinds:?}");
+    assert!(!kinds.iter().any(|(_, k)| *k == "expunge"), "nothing erased for good: {kinds:?}");
+    assert_eq!(app.list.len(), 238);
+}

@@ -20,7 +20,13 @@ pub fn delete(cache: &Cache, message: i64, permanent: bool) -> Result<Deleted> {
     if !permanent {
         let current = cache.message_mailbox(message)?;
         let account = cache.mailbox_by_id(current)?.account_id;
-        let trash = special_folder(cache, account, "\\Trash")?;
+        let trash = match special_folder(cache, account, "\\Trash")? {
+            Some(t) => Some(t),
+            // Servers without SPECIAL-USE: the names clients commonly use.
+            None => ["Trash", "Deleted Items", "Deleted Messages", "INBOX.Trash", "INBOX/Trash"]
+                .iter()
+                .find_map(|n| cache.mailbox_by_name(account, n).ok().map(|m| m.id)),
+        };
         if let Some(trash) = trash.filter(|t| *t != current) {
             cache.queue_move(message, trash)?;
             return Ok(Deleted::MovedToTrash);

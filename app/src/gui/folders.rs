@@ -21,6 +21,8 @@ struct Menu {
     folder: FolderSummary,
     /// The name being typed for "new subfolder" or "rename".
     editing: Option<(Edit, String)>,
+    /// "Delete folder" was pressed once; it needs a second, explicit yes.
+    confirm_delete: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,7 @@ pub enum Message {
     EditName(String),
     SubmitEdit,
     Delete,
+    ConfirmDelete,
     Offline(bool),
 }
 
@@ -78,7 +81,7 @@ impl Folders {
                 Some(Event::Selected(folder))
             }
             Message::OpenMenu(id) => {
-                self.menu = self.find(id).cloned().map(|folder| Menu { folder, editing: None });
+                self.menu = self.find(id).cloned().map(|folder| Menu { folder, editing: None, confirm_delete: false });
                 None
             }
             Message::CloseMenu => {
@@ -115,6 +118,12 @@ impl Folders {
                 })
             }
             Message::Delete => {
+                if let Some(menu) = &mut self.menu {
+                    menu.confirm_delete = true;
+                }
+                None
+            }
+            Message::ConfirmDelete => {
                 let menu = self.menu.take()?;
                 Some(Event::Delete { account: menu.folder.account_id, name: menu.folder.name })
             }
@@ -164,6 +173,12 @@ impl Folders {
     }
 }
 
+/// INBOX and the special-use folders (Sent, Trash, ...) are not offered
+/// for deletion: clients and servers rely on them.
+fn deletable(f: &FolderSummary) -> bool {
+    f.special_use.is_none() && !f.name.eq_ignore_ascii_case("INBOX")
+}
+
 fn menu_view(menu: &Menu) -> Element<'_, Message> {
     let f = &menu.folder;
     let mut body = column![text(style::folder_label(&f.name)).size(14)].spacing(6);
@@ -179,7 +194,23 @@ fn menu_view(menu: &Menu) -> Element<'_, Message> {
             body = body
                 .push(button("New subfolder").on_press(Message::StartEdit(Edit::Create)).width(Fill))
                 .push(button("Rename").on_press(Message::StartEdit(Edit::Rename)).width(Fill))
-                .push(button("Delete folder").on_press(Message::Delete).style(button::danger).width(Fill))
+                .push(if deletable(f) {
+                    if menu.confirm_delete {
+                        Element::from(column![
+                            text("Delete this folder and all its mail on the server?"),
+                            row![
+                                button("Delete").on_press(Message::ConfirmDelete).style(button::danger),
+                                button("Keep").on_press(Message::CloseMenu),
+                            ]
+                            .spacing(6),
+                        ]
+                        .spacing(4))
+                    } else {
+                        button("Delete folder").on_press(Message::Delete).style(button::danger).width(Fill).into()
+                    }
+                } else {
+                    iced::widget::Space::new().into()
+                })
                 .push(toggler(f.offline).label("Available offline").on_toggle(Message::Offline))
                 .push(button("Close").on_press(Message::CloseMenu).style(button::text));
         }

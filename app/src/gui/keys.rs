@@ -69,19 +69,36 @@ impl App {
             return Task::none();
         };
         self.page = Page::Main;
-        let flags = self.list.row(id).map(|r| r.flags.clone()).unwrap_or_default();
         let removed = matches!(action, Action::Archive | Action::Delete | Action::MoveTo(_));
-        self.query(
+        // The message leaves the list at once and the next one opens, as in
+        // other mail clients; a second Delete then acts on that one, never
+        // twice on the same message. A failure brings it back on reload.
+        let mut next = Task::none();
+        if removed {
+            let neighbour = self.list.neighbour_of(id);
+            self.list.remove(id);
+            self.list.select(neighbour);
+            next = match neighbour {
+                Some(n) => self.open(n),
+                None => {
+                    self.reader.clear();
+                    Task::none()
+                }
+            };
+        }
+        let act = self.query(
             move |b| {
                 let cache = &b.cache;
                 Ok(match action {
                     Action::ToggleRead => {
-                        let seen = flags.has(SystemFlag::Seen);
+                        // Flags from the cache, not the row on screen (which
+                        // may not be loaded yet).
+                        let seen = cache.message_detail(id)?.flags.iter().any(|f| f == SystemFlag::Seen.imap_name());
                         toggle(cache, id, "\\Seen", !seen)?;
                         String::new()
                     }
                     Action::ToggleFlag => {
-                        let flagged = flags.has(SystemFlag::Flagged);
+                        let flagged = cache.message_detail(id)?.flags.iter().any(|f| f == SystemFlag::Flagged.imap_name());
                         toggle(cache, id, "\\Flagged", !flagged)?;
                         String::new()
                     }
@@ -104,7 +121,8 @@ impl App {
                 })
             },
             move |result| Message::Loaded(Loaded::Acted { message: id, removed, result }),
-        )
+        );
+        Task::batch([act, next])
     }
 
     /// Local results at once; the server's are added when online, marked.

@@ -57,13 +57,17 @@ pub enum Event {
 }
 
 impl MessageList {
-    /// A new folder (or search result): ids in display order.
+    /// A new folder (or search result): ids in display order. A refresh of
+    /// the same list (`keep_selection`) keeps the rows already read, so it
+    /// does not flicker; they are read again in the background.
     pub fn set_ids(&mut self, ids: Vec<i64>, keep_selection: bool) {
         if !keep_selection || self.selected.is_some_and(|s| !ids.contains(&s)) {
             self.selected = None;
         }
         self.ids = ids;
-        self.rows.clear();
+        if !keep_selection {
+            self.rows.clear();
+        }
         self.sources.clear();
         self.requested = (0, 0);
         if !keep_selection {
@@ -108,6 +112,17 @@ impl MessageList {
             let (lo, hi) = self.window();
             let keep: std::collections::HashSet<i64> = self.ids[lo..hi].iter().copied().collect();
             self.rows.retain(|id, _| keep.contains(id));
+            // What was dropped must be asked for again.
+            self.requested = (lo, hi);
+        }
+    }
+
+    /// Takes a message out of the list (it was moved or deleted).
+    pub fn remove(&mut self, id: i64) {
+        self.ids.retain(|x| *x != id);
+        self.rows.remove(&id);
+        if self.selected == Some(id) {
+            self.selected = None;
         }
     }
 
@@ -121,6 +136,14 @@ impl MessageList {
         let want: Vec<i64> =
             self.ids[self.requested.0..self.requested.1].iter().copied().filter(|id| !self.rows.contains_key(id)).collect();
         (!want.is_empty()).then_some(want)
+    }
+
+    /// Every id around the viewport, loaded or not (to read them again
+    /// after the folder changed).
+    pub fn window_ids(&mut self) -> Vec<i64> {
+        let (lo, hi) = self.window();
+        self.requested = (lo.saturating_sub(MARGIN), (hi + MARGIN).min(self.ids.len()));
+        self.ids[self.requested.0..self.requested.1].to_vec()
     }
 
     /// The visible index range, plus a margin.

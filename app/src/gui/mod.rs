@@ -81,6 +81,9 @@ pub struct App {
     pub notice: Option<String>,
     /// The message whose right-click menu is open.
     pub row_menu: Option<i64>,
+    /// Raised when settings are saved or the window goes back online, so
+    /// every engine starts again (one that stopped on an error included).
+    pub engine_generation: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +104,8 @@ pub enum Message {
     Key(iced::keyboard::Key, iced::keyboard::Modifiers),
     ShowPage(Page),
     CloseMenu,
+    /// Nothing to do (a Task whose answer only mattered for the log).
+    Noop,
     Notice(Result<String, String>),
 }
 
@@ -150,6 +155,7 @@ impl App {
             folder: None,
             notice: None,
             row_menu: None,
+            engine_generation: 0,
         };
         let task = Task::batch([app.reload_accounts(), app.reload_queue()]);
         (app, task)
@@ -182,7 +188,8 @@ impl App {
         }
         let engines = self.accounts.iter().filter_map(|a| {
             let account = a.config.clone()?;
-            Some(Subscription::run_with(EngineKey { cache: self.backend.cache.clone(), account }, engine_stream))
+            let key = EngineKey { cache: self.backend.cache.clone(), account, generation: self.engine_generation };
+            Some(Subscription::run_with(key, engine_stream))
         });
         Subscription::batch(std::iter::once(keys).chain(engines))
     }
@@ -223,15 +230,15 @@ impl App {
 struct EngineKey {
     cache: Arc<Cache>,
     account: AccountConfig,
+    generation: u64,
 }
 
 impl Hash for EngineKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.account.name.hash(state);
-        self.account.imap.host.hash(state);
-        self.account.imap.port.hash(state);
-        self.account.imap.username.hash(state);
-        self.account.password_command.hash(state);
+        // Every setting the connection depends on, serialized; the
+        // password itself is never in the config.
+        toml::to_string(&self.account).unwrap_or_else(|_| self.account.name.clone()).hash(state);
+        self.generation.hash(state);
     }
 }
 

@@ -27,6 +27,9 @@ pub struct Setup {
     pub busy: bool,
     /// Settings of an existing account are being edited.
     pub editing: bool,
+    /// The server and user name when editing began: the keyring entry is
+    /// filed under them, so changing either needs the password again.
+    pub original_login: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -111,6 +114,7 @@ impl Setup {
             allow_plaintext: account.imap.allow_plaintext,
             ca_file: account.imap.tls_ca_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             editing: true,
+            original_login: Some((account.imap.host.clone(), account.imap.username.clone())),
             ..Setup::default()
         }
     }
@@ -135,7 +139,11 @@ impl Setup {
             errors.push("The port must be a number from 1 to 65535.".to_string());
         }
         let command = self.password_command.trim();
-        if self.password.is_empty() && command.is_empty() && !self.editing {
+        let login_changed = self.original_login.as_ref().is_some_and(|(h, u)| {
+            let user = if self.username.trim().is_empty() { email } else { self.username.trim() };
+            h != host || u != user
+        });
+        if self.password.is_empty() && command.is_empty() && (!self.editing || login_changed) {
             errors.push("Enter the password (it is kept in the system keyring), or a password command.".to_string());
         }
         if self.security == SecurityChoice::Plain && !self.allow_plaintext {
@@ -251,7 +259,12 @@ impl Setup {
         };
         let mut form = column![
             text(if self.editing { "Account settings" } else { "Add a mail account" }).size(24),
-            field("Your name for it", text_input("e.g. Work", &self.name).on_input(Message::Name).into()),
+            // An account's name is its key in the config and the cache:
+            // fixed once saved.
+            field(
+                "Your name for it",
+                text_input("e.g. Work", &self.name).on_input_maybe((!self.editing).then_some(Message::Name)).into()
+            ),
             field("Email address", text_input("name@example.org", &self.email).on_input(Message::Email).into()),
             field(
                 "Password",

@@ -159,6 +159,7 @@ impl App {
                 }
                 Task::none()
             }
+            Message::Noop => Task::none(),
             Message::Notice(r) => {
                 self.notice = Some(match r {
                     Ok(s) => s,
@@ -171,7 +172,10 @@ impl App {
 
     fn loaded(&mut self, loaded: Loaded) -> Task<Message> {
         match loaded {
-            Loaded::Accounts(Ok((config, accounts))) => {
+            Loaded::Accounts(Ok((mut config, accounts))) => {
+                // The window's own choices win over a file read a moment ago.
+                config.work_offline = self.config.work_offline;
+                config.ui = self.config.ui.clone();
                 self.config = config;
                 self.accounts = accounts.iter().map(|(a, _)| a.clone()).collect();
                 self.folders.accounts = accounts;
@@ -203,9 +207,10 @@ impl App {
                     return Task::none();
                 }
                 self.list.set_ids(ids, keep);
-                match self.list.missing() {
-                    Some(want) => self.load_rows(want),
-                    None => Task::none(),
+                let want = if keep { Some(self.list.window_ids()) } else { self.list.missing() };
+                match want {
+                    Some(want) if !want.is_empty() => self.load_rows(want),
+                    _ => Task::none(),
                 }
             }
             Loaded::Rows(Ok(rows)) => {
@@ -244,21 +249,15 @@ impl App {
                     Ok(notice) => self.notice = (!notice.is_empty()).then_some(notice),
                     Err(e) => self.notice = Some(format!("Error: {e}")),
                 }
-                if removed && self.list.selected() == Some(message) {
-                    let next = self.list.neighbour_of(message);
-                    self.list.select(next);
-                    match next {
-                        Some(n) => tasks.push(self.open(n)),
-                        None => self.reader.clear(),
-                    }
-                }
                 if let Some(f) = &self.folder {
                     if self.searching.is_none() {
                         tasks.push(self.load_ids(f.id, true));
                     }
                 }
                 tasks.push(self.load_rows(vec![message]));
-                if self.reader.shown() == Some(message) && !removed {
+                // Refresh the reader only if the user is still on this message.
+                let still_here = self.reader.loading.is_none() && self.list.selected() == Some(message);
+                if self.reader.shown() == Some(message) && !removed && still_here {
                     let account_id = self.folder.as_ref().map(|f| f.account_id).unwrap_or_default();
                     let (cache, account, offline) = (self.backend.cache.clone(), self.account_config(account_id).cloned(), !self.online(account_id));
                     tasks.push(Task::perform(
@@ -353,9 +352,13 @@ impl App {
                         }
                         Ok(String::new())
                     },
-                    |r| match r {
-                        Ok(_) => Message::Notice(Ok(String::new())),
-                        Err(e) => Message::Notice(Err(e)),
+                    |r| {
+                        // No notification service is not worth a line on
+                        // screen at every new message; it goes to the log.
+                        if let Err(e) = r {
+                            eprintln!("satchel: {e}");
+                        }
+                        Message::Noop
                     },
                 );
                 Task::batch([refresh, notify])
@@ -366,6 +369,8 @@ impl App {
     fn set_work_offline(&mut self, on: bool) -> Task<Message> {
         self.config.work_offline = on;
         if !on {
+            // A fresh start for engines that stopped on an error.
+            self.engine_generation += 1;
             for a in self.accounts.iter().filter(|a| a.config.is_some()) {
                 self.connectivity.insert(a.name.clone(), Connectivity::Connecting);
             }
@@ -426,6 +431,12 @@ impl App {
                 self.save_ui()
             }
             settings::Event::Remove(name) => {
+                // Out of the list first: its engine subscription ends before
+                // its rows go.
+                self.accounts.retain(|a| a.name != name);
+                self.folders.accounts.retain(|(a, _)| a.name != name);
+                self.connectivity.remove(&name);
+                self.config.ui.muted_accounts.retain(|a| *a != name);
                 self.folder = None;
                 self.list.set_ids(Vec::new(), false);
                 self.reader.clear();
@@ -495,6 +506,7 @@ impl App {
                 |r| Message::Setup(setup::Message::Saved(r)),
             ),
             setup::Event::Done(name) => {
+                self.engine_generation += 1;
                 self.page = Page::Main;
                 self.notice = Some(format!("Saved {name}. Its mail appears as it arrives."));
                 self.reload_accounts()
@@ -510,7 +522,7 @@ impl App {
         // Opening goes through a private temporary folder; saving to the
         // user's Downloads folder, never over an existing file.
         let dir = if then_open {
-            std::env::temp_dir().join(format!("satchel-{}", std::process::id()))
+            private_temp_dir()
         } else {
             directories::UserDirs::new()
                 .and_then(|u| u.download_dir().map(std::path::Path::to_path_buf))
@@ -536,6 +548,24 @@ impl App {
     pub fn account_entries(&self) -> &[AccountEntry] {
         &self.accounts
     }
+}
+
+/// A folder only this user can read, for attachments opened from mail.
+fn private_temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("satchel-open-{}-{}", whoami(), std::process::id()));
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    let _ = builder.create(&dir);
+    dir
+}
+
+fn whoami() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default()
 }
 
 fn open_externally(url: String) -> Task<Message> {
