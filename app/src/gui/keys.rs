@@ -133,15 +133,14 @@ impl App {
             return self.update(Message::SearchClear);
         }
         self.searching = Some(query.clone());
+        self.search_run += 1;
+        let run = self.search_run;
         self.reader.clear();
         let account_id = folder.account_id;
         let q = query.clone();
         let local = self.query(
             move |b| Ok(b.cache.read(|r| r.search(account_id, &q, 1_000))?),
-            {
-                let query = query.clone();
-                move |found| Message::Loaded(Loaded::Search { query, server: false, found })
-            },
+            move |found| Message::Loaded(Loaded::Search { run, server: false, found }),
         );
         let Some(account) = self.account_config(account_id).cloned().filter(|_| self.online(account_id)) else {
             return local;
@@ -152,10 +151,10 @@ impl App {
             async move {
                 let ids = satchel_core::search::server_search(&cache, &account, &query).await.map_err(|e| e.to_string())?;
                 let found = backend.run(move |b| b.rows(&ids)).await;
-                Ok::<_, String>((query, found))
+                Ok::<_, String>(found)
             },
-            |r| match r {
-                Ok((query, found)) => Message::Loaded(Loaded::Search { query, server: true, found }),
+            move |r| match r {
+                Ok(found) => Message::Loaded(Loaded::Search { run, server: true, found }),
                 Err(e) => Message::Notice(Err(format!("server search: {e}"))),
             },
         );

@@ -84,6 +84,8 @@ pub struct App {
     /// Raised when settings are saved or the window goes back online, so
     /// every engine starts again (one that stopped on an error included).
     pub engine_generation: u64,
+    /// The number of the search whose results the list shows.
+    pub search_run: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -117,7 +119,8 @@ pub enum Loaded {
     Rows(Answer<Vec<MessageListItem>>),
     Reading(i64, Answer<Reading>),
     Queue(Answer<(Vec<OpRow>, Vec<Conflict>)>),
-    Search { query: String, server: bool, found: Answer<Vec<MessageListItem>> },
+    /// `run` numbers the searches, so a late answer to an older one is dropped.
+    Search { run: u64, server: bool, found: Answer<Vec<MessageListItem>> },
     Acted { message: i64, removed: bool, result: Answer<String> },
 }
 
@@ -156,6 +159,7 @@ impl App {
             notice: None,
             row_menu: None,
             engine_generation: 0,
+            search_run: 0,
         };
         let task = Task::batch([app.reload_accounts(), app.reload_queue()]);
         (app, task)

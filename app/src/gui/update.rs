@@ -228,8 +228,8 @@ impl App {
                 self.pending.conflicts = conflicts;
                 Task::none()
             }
-            Loaded::Search { query, server, found: Ok(items) } => {
-                if self.searching.as_deref() != Some(query.as_str()) {
+            Loaded::Search { run, server, found: Ok(items) } => {
+                if self.searching.is_none() || run != self.search_run {
                     return Task::none();
                 }
                 let ids: Vec<i64> = items.iter().map(|m| m.id).collect();
