@@ -10,14 +10,16 @@
 //! The cache is built by a child process first, so the memory figures are
 //! those of a window opening an existing cache.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use iced::advanced::renderer::Headless;
-use iced::futures::StreamExt;
 use iced::theme::Base;
-use iced::{Event, Font, Pixels, Point, Size, Task, Theme, mouse};
-use iced_runtime::{Action, UserInterface, user_interface};
+use iced::{Event, Font, Pixels, Point, Size, Theme, mouse};
+use iced_runtime::{UserInterface, user_interface};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::settle;
 use satchel::gui::{App, Backend, Message};
 use satchel_core::cache::{Cache, Flags, MailboxServerInfo, NewMessage};
 use satchel_core::config::Profile;
@@ -75,19 +77,6 @@ fn message(uid: u32) -> NewMessage {
         to: "you@example.org".into(),
         message_id: Some(format!("<bench-{uid}@example.org>")),
         ..NewMessage::default()
-    }
-}
-
-async fn settle(app: &mut App, task: Task<Message>) {
-    let mut queue = VecDeque::from([task]);
-    while let Some(task) = queue.pop_front() {
-        let Some(stream) = iced_runtime::task::into_stream(task) else { continue };
-        let actions: Vec<Action<Message>> = stream.collect().await;
-        for action in actions {
-            if let Action::Output(message) = action {
-                queue.push_back(app.update(message));
-            }
-        }
     }
 }
 

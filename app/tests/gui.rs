@@ -3,48 +3,11 @@
 //! start runs for real (cache reads, queued ops, a real Dovecot for the
 //! server test). ICED_TEST_BACKEND=tiny-skia comes from .cargo/config.toml.
 
-use std::collections::VecDeque;
+mod support;
 
-use iced::Task;
-use iced::futures::StreamExt;
-use iced_runtime::Action;
 use satchel::gui::{App, Backend, Message, Page};
+use support::{click, deliver, settle, shows};
 use satchel_core::config::{Config, Profile};
-
-/// Runs `task` and everything the resulting messages start, to the end.
-async fn settle(app: &mut App, task: Task<Message>) {
-    let mut queue = VecDeque::from([task]);
-    while let Some(task) = queue.pop_front() {
-        let Some(stream) = iced_runtime::task::into_stream(task) else { continue };
-        let actions: Vec<Action<Message>> = stream.collect().await;
-        for action in actions {
-            if let Action::Output(message) = action {
-                queue.push_back(app.update(message));
-            }
-        }
-    }
-}
-
-/// Clicks the widget showing `label` and returns the messages it produced.
-fn click(app: &App, label: &str) -> Vec<Message> {
-    let mut ui = iced_test::simulator(app.view());
-    if let Err(e) = ui.click(label) {
-        panic!("nothing to click showing {label:?}: {e}");
-    }
-    ui.into_messages().collect()
-}
-
-/// True when the window currently shows `label` somewhere.
-fn shows(app: &App, label: &str) -> bool {
-    iced_test::simulator(app.view()).find(label).is_ok()
-}
-
-async fn deliver(app: &mut App, messages: Vec<Message>) {
-    for m in messages {
-        let task = app.update(m);
-        settle(app, task).await;
-    }
-}
 
 async fn demo_window(dir: &std::path::Path) -> App {
     let backend = Backend::open(Profile::in_dir(dir), true).expect("demo profile opens");

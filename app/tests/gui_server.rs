@@ -2,43 +2,18 @@
 //! window's Subscription runs) drives it, bodies come from the server on
 //! demand, and actions reach the server by themselves.
 
-use std::collections::VecDeque;
+mod support;
+
 use std::time::{Duration, Instant};
 
-use iced::Task;
 use iced::futures::StreamExt;
-use iced_runtime::Action;
 use satchel::gui::{App, Backend, Message};
+use support::{click, deliver, settle, shows};
 use satchel::gui::status_bar::Connectivity;
 use satchel_core::config::{Config, Profile};
 use satchel_core::watch::WatchOptions;
 use satchel_tests::dovecot::{Dovecot, DovecotOptions};
 use satchel_tests::peer::Peer;
-
-async fn settle(app: &mut App, task: Task<Message>) {
-    let mut queue = VecDeque::from([task]);
-    while let Some(task) = queue.pop_front() {
-        let Some(stream) = iced_runtime::task::into_stream(task) else { continue };
-        let actions: Vec<Action<Message>> = stream.collect().await;
-        for action in actions {
-            if let Action::Output(message) = action {
-                queue.push_back(app.update(message));
-            }
-        }
-    }
-}
-
-fn click(app: &App, label: &str) -> Vec<Message> {
-    let mut ui = iced_test::simulator(app.view());
-    if let Err(e) = ui.click(label) {
-        panic!("nothing to click showing {label:?}: {e}");
-    }
-    ui.into_messages().collect()
-}
-
-fn shows(app: &App, label: &str) -> bool {
-    iced_test::simulator(app.view()).find(label).is_ok()
-}
 
 /// Feeds engine events to the window until `done` holds (or fails after 30 s).
 async fn pump(
@@ -93,10 +68,7 @@ async fn window_follows_the_server_and_sends_actions() -> anyhow::Result<()> {
     // Opening fetches the HTML body from the server and shows it as rich
     // text, without its script and without fetching the tracker.
     let clicked = click(&app, "Plan for the trip");
-    for m in clicked {
-        let task = app.update(m);
-        settle(&mut app, task).await;
-    }
+    deliver(&mut app, clicked).await;
     let reading = app.reader.reading.as_ref().expect("the message opened");
     let satchel_core::reading::Body::Rich(doc) = &reading.body else { panic!("online, the body is fetched") };
     let text = satchel_core::html::to_plain(doc);
@@ -109,10 +81,7 @@ async fn window_follows_the_server_and_sends_actions() -> anyhow::Result<()> {
 
     // Flagging applies at once and the engine sends it within seconds.
     let clicked = click(&app, "Flag");
-    for m in clicked {
-        let task = app.update(m);
-        settle(&mut app, task).await;
-    }
+    deliver(&mut app, clicked).await;
     pump(&mut app, &mut events, &name, "the flag reaches the server", |a| a.queued == (0, 0)).await;
     let on_server = peer.snapshot("INBOX").await?;
     assert_eq!(on_server.len(), 1);
