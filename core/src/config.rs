@@ -31,6 +31,15 @@ impl Security {
             Security::Starttls | Security::Plain => 143,
         }
     }
+
+    /// The usual SMTP submission port: 465 for implicit TLS (RFC 8314),
+    /// 587 otherwise.
+    pub fn default_smtp_port(self) -> u16 {
+        match self {
+            Security::Tls => 465,
+            Security::Starttls | Security::Plain => 587,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +74,35 @@ pub struct AccountConfig {
     /// PassCmd). When absent the password is in the OS keyring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_command: Option<String>,
+    /// The name put beside `email` in From: ("Ada Lovelace").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The outgoing server; without it the account cannot send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// The account's SMTP submission server. The password is the IMAP one
+/// (keyring entry or `password_command`) unless the keyring holds an entry
+/// for `username@host` of this server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    /// `tls` = implicit TLS (465), `starttls` = STARTTLS (587).
+    #[serde(default)]
+    pub security: Security,
+    /// The login; the IMAP user name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Extra CA certificates (PEM); the IMAP ones when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub allow_plaintext: bool,
+    /// The server files sent mail in Sent itself (Gmail does): no APPEND.
+    #[serde(default)]
+    pub server_saves_sent: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +247,16 @@ mod tests {
                     compress: true,
                 },
                 password_command: Some("pass show mail".into()),
+                display_name: Some("Ada Lovelace".into()),
+                smtp: Some(SmtpSettings {
+                    host: "smtp.example.org".into(),
+                    port: 587,
+                    security: Security::Starttls,
+                    username: None,
+                    tls_ca_file: None,
+                    allow_plaintext: false,
+                    server_saves_sent: false,
+                }),
             }],
             ui: UiSettings { theme: ThemeChoice::Dark, muted_accounts: vec!["work".into()] },
         };

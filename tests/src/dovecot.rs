@@ -283,6 +283,8 @@ namespace inbox {{
                 compress: true,
             },
             password_command: Some(format!("printf '%s\\n' '{}'", self.password(user))),
+            display_name: None,
+            smtp: None,
         }
     }
 

@@ -117,5 +117,7 @@ fn offline_account(host: &str) -> AccountConfig {
             compress: true,
         },
         password_command: None,
+        display_name: None,
+        smtp: None,
     }
 }

@@ -95,6 +95,8 @@ fn add(cx: &Context, a: AddArgs) -> Result<()> {
             compress: true,
         },
         password_command: a.password_command,
+        display_name: None,
+        smtp: None,
     };
     if a.password_stdin {
         let mut text = String::new();

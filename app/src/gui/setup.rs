@@ -171,6 +171,8 @@ impl Setup {
                 compress: true,
             },
             password_command: (!command.is_empty()).then(|| command.to_string()),
+            display_name: None,
+            smtp: None,
         };
         let password = (!self.password.is_empty() && command.is_empty()).then(|| self.password.clone());
         Ok((account, password))
