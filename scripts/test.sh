@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 missing=()
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-core dovecot-imapd)
+# The SMTP tests (tests/src/postfix.rs): a private Postfix that hands mail
+# to the test Dovecot over LMTP and checks passwords through Dovecot's auth.
+[ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
+[ -x /usr/sbin/postfix ] || missing+=(postfix)
 # A D-Bus session with a Secret Service, for the OS-keyring test.
 command -v dbus-run-session >/dev/null || missing+=(dbus)
 command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
@@ -27,10 +31,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing ${missing[*]}"
     apt-get update -qq
+    # Postfix unconfigured ("No configuration"): no system-wide main.cf, so
+    # no system mailer is set up; the tests run private instances.
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     # The package would start a system-wide Dovecot; the tests run their own.
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Nor is a system Postfix left running, should the package have started one.
+    if [[ " ${missing[*]} " == *" postfix "* ]] && [ -e /etc/postfix/main.cf ]; then
+      postfix stop >/dev/null 2>&1 || true
+    fi
   else
     echo "The tests need: ${missing[*]}. Install them with:" >&2
+    echo "  echo 'postfix postfix/main_mailer_type select No configuration' | sudo debconf-set-selections" >&2
     echo "  sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi

@@ -9,6 +9,9 @@ use anyhow::{Context, Result, bail};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use satchel_core::config::{AccountConfig, ImapSettings, Security};
 
+/// Where Debian (and others) put Dovecot's LMTP server.
+const LMTP_BINARIES: [&str; 2] = ["/usr/lib/dovecot/lmtp", "/usr/libexec/dovecot/lmtp"];
+
 const HOW_TO_INSTALL: &str = "Dovecot is needed for Satchel's end-to-end tests: run `scripts/test.sh` \
 (it installs what is missing as root), or `sudo apt-get install dovecot-imapd`";
 
@@ -16,6 +19,9 @@ const HOW_TO_INSTALL: &str = "Dovecot is needed for Satchel's end-to-end tests: 
 pub struct DovecotOptions {
     pub capabilities: ServerKind,
     pub users: Vec<(String, String)>,
+    /// Also serve what a private Postfix needs (tests/src/postfix.rs): an
+    /// LMTP listener for delivery and an auth listener for SMTP AUTH.
+    pub smtp: bool,
 }
 
 /// Which resync extensions the server advertises.
@@ -37,6 +43,7 @@ impl Default for DovecotOptions {
         DovecotOptions {
             capabilities: ServerKind::Full,
             users: vec![("alice".into(), "alice-pw".into()), ("bob".into(), "bob-pw".into())],
+            smtp: false,
         }
     }
 }
@@ -47,6 +54,10 @@ pub struct Dovecot {
     config: PathBuf,
     pub imap_port: u16,
     pub imaps_port: u16,
+    /// LMTP (plain, loopback) for Postfix's deliveries; with `smtp` only.
+    pub lmtp_port: Option<u16>,
+    /// Dovecot's auth protocol for Postfix's SASL; with `smtp` only.
+    pub auth_port: Option<u16>,
     pub ca_file: PathBuf,
     pub options: DovecotOptions,
 }
@@ -90,6 +101,12 @@ fn current_ids() -> (String, String) {
 impl Dovecot {
     pub fn start(options: DovecotOptions) -> Result<Dovecot> {
         let binary = find_binary("dovecot").with_context(|| HOW_TO_INSTALL.to_string())?;
+        if options.smtp && !LMTP_BINARIES.iter().any(|p| Path::new(p).exists()) {
+            bail!(
+                "Dovecot's LMTP server (Debian package dovecot-lmtpd) is needed for the SMTP tests: run \
+                 `scripts/test.sh` as root (it installs what is missing), or `sudo apt-get install dovecot-lmtpd`"
+            );
+        }
         let dir = tempfile::Builder::new().prefix("satchel-dovecot-").tempdir()?;
         let root = dir.path();
         for sub in ["run", "state", "mail", "home", "rawlog"] {
@@ -134,10 +151,20 @@ impl Dovecot {
             }
             ServerKind::Plain => format!("  imap_capability = {BASE}\n  rawlog_dir = @ROOT@/rawlog/%u\n"),
         };
+        let (lmtp_port, auth_port) = if options.smtp { (Some(free_port()?), Some(free_port()?)) } else { (None, None) };
+        let smtp_config = match (lmtp_port, auth_port) {
+            (Some(lmtp), Some(auth)) => smtp_config(lmtp, auth),
+            _ => String::new(),
+        };
+        // The auth penalty delays logins from an address after a failure
+        // (2 s, doubling): SMTP AUTH from Postfix always comes from
+        // 127.0.0.1, so one wrong-password test would slow every later login.
+        let anvil = if options.smtp { "  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n" } else { "" };
+        let protocols = if options.smtp { "imap lmtp" } else { "imap" };
         let zlib = if options.capabilities == ServerKind::Plain { "" } else { "imap_zlib" };
         let config = format!(
             r#"# Written by the Satchel test harness.
-protocols = imap
+protocols = {protocols}
 listen = 127.0.0.1
 base_dir = @ROOT@/run
 state_dir = @ROOT@/state
@@ -178,7 +205,8 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
-}}
+{anvil}}}
+{smtp_config}
 protocol imap {{
   mail_plugins = $mail_plugins {zlib}
 {capability}}}
@@ -223,6 +251,8 @@ namespace inbox {{
             config: config_path,
             imap_port,
             imaps_port,
+            lmtp_port,
+            auth_port,
             ca_file,
             options,
         };
@@ -233,9 +263,8 @@ namespace inbox {{
     fn wait_until_listening(&mut self) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if std::net::TcpStream::connect(("127.0.0.1", self.imaps_port)).is_ok()
-                && std::net::TcpStream::connect(("127.0.0.1", self.imap_port)).is_ok()
-            {
+            let ports = [Some(self.imaps_port), Some(self.imap_port), self.lmtp_port, self.auth_port];
+            if ports.into_iter().flatten().all(|p| std::net::TcpStream::connect(("127.0.0.1", p)).is_ok()) {
                 return Ok(());
             }
             if let Some(child) = self.child.as_mut()
@@ -381,6 +410,31 @@ impl Drop for Dovecot {
             let _ = child.wait();
         }
     }
+}
+
+/// The listeners a private Postfix uses: LMTP to deliver into the users'
+/// INBOXes, and the auth service to check SMTP AUTH passwords.
+fn smtp_config(lmtp_port: u16, auth_port: u16) -> String {
+    format!(
+        r#"service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp_port}
+  }}
+}}
+service auth {{
+  inet_listener auth {{
+    address = 127.0.0.1
+    port = {auth_port}
+  }}
+}}
+# Postfix hands over RCPT TO:<bob@example.test>; the users here are
+# bare names ("bob"), so LMTP looks up the local part only.
+protocol lmtp {{
+  auth_username_format = %Ln
+}}
+"#
+    )
 }
 
 /// A CA and a server certificate for 127.0.0.1 and localhost signed by it.

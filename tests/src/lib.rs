@@ -1,15 +1,18 @@
 //! Test harness for Satchel's end-to-end tests and benchmarks: a private
 //! Dovecot on 127.0.0.1 with its own config, users and CA; an independent
 //! IMAP client acting as "another machine"; a TCP proxy that cuts
-//! connections; and a generator of realistic messages.
+//! connections; a private Postfix in front of that Dovecot for sending;
+//! and a generator of realistic messages.
 
 pub mod dovecot;
 pub mod mail;
 pub mod peer;
+pub mod postfix;
 pub mod proxy;
 
 pub use dovecot::{Dovecot, DovecotOptions, ServerKind};
 pub use peer::Peer;
+pub use postfix::Postfix;
 pub use proxy::CuttingProxy;
 
 use std::sync::Arc;

@@ -143,6 +143,16 @@ impl Peer {
         Ok(out)
     }
 
+    /// `UID SEARCH query` in `mailbox` (e.g. `HEADER Message-ID <x@y>`),
+    /// sorted: finds a message by its content, not only count and size.
+    pub async fn uid_search(&mut self, mailbox: &str, query: &str) -> Result<Vec<u32>> {
+        self.select(mailbox).await?;
+        let mut uids: Vec<u32> = self.session.uid_search(query).await.context("peer UID SEARCH")?.into_iter().collect();
+        self.drain();
+        uids.sort();
+        Ok(uids)
+    }
+
     pub async fn logout(mut self) -> Result<()> {
         self.session.logout().await?;
         Ok(())
