@@ -7,6 +7,7 @@
 
 mod accounts;
 mod browse;
+mod drafts;
 mod error;
 mod flags;
 mod mailboxes;
@@ -15,6 +16,7 @@ mod migrations;
 mod model;
 mod offline;
 mod ops;
+mod outbox;
 mod search;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +29,8 @@ pub use error::{CacheError, Result};
 pub use flags::{Flags, SystemFlag};
 pub use mailboxes::FolderListChange;
 pub use messages::{CommitCounts, FlagUpdate};
+pub use drafts::DraftRow;
+pub use outbox::{Claimed, OutboxItem, Outgoing, SendFailure, SentCopy};
 pub use offline::{FolderSpace, OfflinePolicy, PrefetchItem};
 pub use ops::{Conflict, MessageDetail, Op, OpOutcome, OpRow};
 pub use model::{

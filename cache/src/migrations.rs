@@ -141,6 +141,36 @@ ALTER TABLE mailboxes ADD COLUMN notified_uidnext INTEGER;
 ALTER TABLE mailboxes ADD COLUMN offline_days INTEGER;
 ALTER TABLE mailboxes ADD COLUMN offline_max_attachment INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 6: sending. The outbox holds each message whole until the SMTP server
+    // accepted it (see outbox.rs for the states); drafts hold the compose
+    // form and point at their latest copy in the Drafts folder.
+    r#"
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    account_id      INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    message_id      TEXT NOT NULL,               -- its Message-ID header
+    subject         TEXT NOT NULL DEFAULT '',
+    envelope_from   TEXT NOT NULL,
+    recipients      TEXT NOT NULL,               -- envelope recipients, one per line
+    raw             BLOB NOT NULL,               -- the message as it is sent
+    state           TEXT NOT NULL DEFAULT 'queued', -- queued, sending, uncertain, failed
+    last_error      TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    sending_pid     INTEGER,                     -- who holds a 'sending' row
+    sending_since   INTEGER,
+    original        INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    original_flag   TEXT,                        -- \Answered or $Forwarded, set once sent
+    save_copy       INTEGER NOT NULL DEFAULT 1,  -- APPEND to Sent once sent
+    created_at      INTEGER NOT NULL
+) STRICT;
+CREATE TABLE drafts (
+    id              INTEGER PRIMARY KEY,
+    account_id      INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    content         TEXT NOT NULL,               -- the compose form (JSON, the app's)
+    message         INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    updated_at      INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this build writes.

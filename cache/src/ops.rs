@@ -136,21 +136,7 @@ impl Cache {
     pub fn queue_flags(&self, message: i64, add: &[String], remove: &[String]) -> Result<Flags> {
         let mut conn = self.write()?;
         let tx = conn.transaction().context("starting a flag change")?;
-        let t = Self::target(&tx, message)?;
-        let uid = t.uid.ok_or(CacheError::WaitingForServer(message))?;
-        let mut target = t.flags.clone();
-        for f in add {
-            target.set(f, true);
-        }
-        for f in remove {
-            target.set(f, false);
-        }
-        tx.execute(
-            "UPDATE messages SET flags = ?2, keywords = ?3 WHERE id = ?1",
-            params![message, target.system, target.keywords_column()],
-        )
-        .context("changing flags")?;
-        Self::insert_op(&tx, &t, message, &Op::Flags { uid, base: t.flags.clone(), target: target.clone() })?;
+        let target = flags_in(&tx, message, add, remove)?;
         tx.commit().context("committing a flag change")?;
         Ok(target)
     }
@@ -187,10 +173,7 @@ impl Cache {
     pub fn queue_expunge(&self, message: i64) -> Result<()> {
         let mut conn = self.write()?;
         let tx = conn.transaction().context("starting a delete")?;
-        let t = Self::target(&tx, message)?;
-        let uid = t.uid.ok_or(CacheError::WaitingForServer(message))?;
-        Self::insert_op(&tx, &t, message, &Op::Expunge { uid, message_id: t.message_id.clone() })?;
-        tx.execute("DELETE FROM messages WHERE id = ?1", params![message]).context("deleting a message")?;
+        expunge_in(&tx, message)?;
         tx.commit().context("committing a delete")?;
         Ok(())
     }
@@ -249,30 +232,7 @@ impl Cache {
     ) -> Result<i64> {
         let mut conn = self.write()?;
         let tx = conn.transaction().context("starting an append")?;
-        let account_id: i64 = tx
-            .query_row("SELECT account_id FROM mailboxes WHERE id = ?1", params![mailbox_id], |r| r.get(0))
-            .optional()
-            .context("looking up the folder")?
-            .ok_or_else(|| CacheError::NoSuchMailbox(format!("#{mailbox_id}")))?;
-        let id = crate::messages::insert_message(&tx, mailbox_id, message, None)?;
-        crate::messages::index_for_search(&tx, id - 1)?;
-        let now = crate::now_unix();
-        tx.execute(
-            "INSERT INTO parts (message_id, section, data, fetched_at) VALUES (?1, 'raw', ?2, ?3)",
-            params![id, raw, now],
-        )
-        .context("keeping the message to upload")?;
-        if let Some(text) = text {
-            tx.execute(
-                "INSERT INTO parts (message_id, section, data, fetched_at) VALUES (?1, 'text', ?2, ?3)",
-                params![id, text.as_bytes(), now],
-            )
-            .context("keeping the message text")?;
-            tx.execute("UPDATE messages_fts SET body = ?2 WHERE rowid = ?1", params![id, text])
-                .context("indexing the message text")?;
-        }
-        let t = Target { mailbox_id, account_id, uid: None, flags: message.flags.clone(), message_id: message.message_id.clone() };
-        Self::insert_op(&tx, &t, id, &Op::Append { flags: message.flags.clone(), message_id: message.message_id.clone() })?;
+        let id = append_in(&tx, mailbox_id, message, raw, text)?;
         tx.commit().context("committing an append")?;
         Ok(id)
     }
@@ -553,6 +513,8 @@ pub struct MessageDetail {
     pub cc: String,
     pub reply_to: String,
     pub message_id: Option<String>,
+    /// The References header (message ids, space separated).
+    pub references: Option<String>,
     pub size: u32,
     #[serde(skip)]
     pub structure: Option<crate::Part>,
@@ -564,7 +526,7 @@ impl Cache {
         let row = conn
             .query_row(
                 "SELECT m.id, b.account_id, b.name, m.uid, m.flags, m.keywords, m.sort_date, m.subject, m.from_addr,
-                        m.to_addr, m.cc, m.reply_to, m.message_id, m.size, m.bodystructure
+                        m.to_addr, m.cc, m.reply_to, m.message_id, m.size, m.bodystructure, m.refs
                    FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.id = ?1",
                 params![message],
                 |r| {
@@ -585,6 +547,7 @@ impl Cache {
                             reply_to: r.get(11)?,
                             message_id: r.get(12)?,
                             size: r.get::<_, i64>(13)? as u32,
+                            references: r.get(15)?,
                             structure: None,
                         },
                         structure,
@@ -684,3 +647,67 @@ fn finish_in(tx: &rusqlite::Transaction<'_>, done: &[i64], message: Option<i64>,
         Ok(())
 }
 
+
+/// [`Cache::queue_flags`] inside a caller's transaction.
+pub(crate) fn flags_in(tx: &rusqlite::Transaction<'_>, message: i64, add: &[String], remove: &[String]) -> Result<Flags> {
+    let t = Cache::target(tx, message)?;
+    let uid = t.uid.ok_or(CacheError::WaitingForServer(message))?;
+    let mut target = t.flags.clone();
+    for f in add {
+        target.set(f, true);
+    }
+    for f in remove {
+        target.set(f, false);
+    }
+    tx.execute(
+        "UPDATE messages SET flags = ?2, keywords = ?3 WHERE id = ?1",
+        params![message, target.system, target.keywords_column()],
+    )
+    .context("changing flags")?;
+    Cache::insert_op(tx, &t, message, &Op::Flags { uid, base: t.flags.clone(), target: target.clone() })?;
+    Ok(target)
+}
+
+/// [`Cache::queue_append`] inside a caller's transaction.
+pub(crate) fn append_in(
+    tx: &rusqlite::Transaction<'_>,
+    mailbox_id: i64,
+    message: &crate::NewMessage,
+    raw: &[u8],
+    text: Option<&str>,
+) -> Result<i64> {
+    let account_id: i64 = tx
+        .query_row("SELECT account_id FROM mailboxes WHERE id = ?1", params![mailbox_id], |r| r.get(0))
+        .optional()
+        .context("looking up the folder")?
+        .ok_or_else(|| CacheError::NoSuchMailbox(format!("#{mailbox_id}")))?;
+    let id = crate::messages::insert_message(tx, mailbox_id, message, None)?;
+    crate::messages::index_for_search(tx, id - 1)?;
+    let now = crate::now_unix();
+    tx.execute(
+        "INSERT INTO parts (message_id, section, data, fetched_at) VALUES (?1, 'raw', ?2, ?3)",
+        params![id, raw, now],
+    )
+    .context("keeping the message to upload")?;
+    if let Some(text) = text {
+        tx.execute(
+            "INSERT INTO parts (message_id, section, data, fetched_at) VALUES (?1, 'text', ?2, ?3)",
+            params![id, text.as_bytes(), now],
+        )
+        .context("keeping the message text")?;
+        tx.execute("UPDATE messages_fts SET body = ?2 WHERE rowid = ?1", params![id, text])
+            .context("indexing the message text")?;
+    }
+    let t = Target { mailbox_id, account_id, uid: None, flags: message.flags.clone(), message_id: message.message_id.clone() };
+    Cache::insert_op(tx, &t, id, &Op::Append { flags: message.flags.clone(), message_id: message.message_id.clone() })?;
+    Ok(id)
+}
+
+/// [`Cache::queue_expunge`] inside a caller's transaction.
+pub(crate) fn expunge_in(tx: &rusqlite::Transaction<'_>, message: i64) -> Result<()> {
+    let t = Cache::target(tx, message)?;
+    let uid = t.uid.ok_or(CacheError::WaitingForServer(message))?;
+    Cache::insert_op(tx, &t, message, &Op::Expunge { uid, message_id: t.message_id.clone() })?;
+    tx.execute("DELETE FROM messages WHERE id = ?1", params![message]).context("deleting a message")?;
+    Ok(())
+}

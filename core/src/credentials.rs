@@ -28,6 +28,28 @@ pub async fn password(account: &AccountConfig) -> Result<String> {
     }
 }
 
+/// The password for the account's SMTP server: the keyring entry filed
+/// under the SMTP login when there is one, else the IMAP password (most
+/// providers use one password for both).
+pub async fn smtp_password(account: &AccountConfig) -> Result<String> {
+    if account.password_command.is_none()
+        && let Some(smtp) = &account.smtp
+    {
+        let user = format!("{}@{}", smtp.username.as_deref().unwrap_or(&account.imap.username), smtp.host);
+        if user != keyring_user(account) {
+            let name = account.name.clone();
+            let found = tokio::task::spawn_blocking(move || entry(&name, &user).ok()?.get_password().ok())
+                .await
+                .ok()
+                .flatten();
+            if let Some(password) = found {
+                return Ok(password);
+            }
+        }
+    }
+    password(account).await
+}
+
 /// Stores `password` for `account` in the OS keyring.
 pub fn store_password(account: &AccountConfig, password: &str) -> Result<()> {
     entry(&account.name, &keyring_user(account))?

@@ -50,6 +50,10 @@ pub enum CoreError {
     /// Account setup could not use an address or a provider's settings file.
     #[error("automatic setup: {0}")]
     Autoconfig(String),
+    /// A message that cannot be built as written (a bad address, an
+    /// unreadable attachment, no SMTP server set).
+    #[error("cannot send: {0}")]
+    Compose(String),
     #[error("no folder named {0:?} on this account")]
     NoSuchFolder(String),
     #[error(transparent)]

@@ -16,7 +16,7 @@ pub struct LocalMessage {
     pub text: Option<String>,
 }
 
-fn new_message_id(domain: &str) -> String {
+pub fn new_message_id(domain: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

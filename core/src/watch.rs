@@ -36,6 +36,8 @@ pub enum Event {
     QueueChanged { account_id: i64 },
     /// Conflicts found while replaying (see `satchel conflicts`).
     Conflict { count: u64 },
+    /// The outbox changed: messages went, or failed (see `satchel outbox`).
+    OutboxChanged { account_id: i64, sent: u64, failed: u64 },
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +101,8 @@ async fn online(
     let (name, email) = (account.name.clone(), account.email.clone());
     let account_id = db(cache, move |c| c.ensure_account(&name, &email)).await?.id;
     full_sync(&mut conn, cache, account, account_id, emit).await?;
+    let mut outbox = OutboxTimer::default();
+    outbox.flush(cache, account, account_id, emit).await?;
     let mut last_poll = Instant::now();
     let can_idle = conn.capabilities.has("IDLE");
     let mut inbox_selected = false;
@@ -130,12 +134,47 @@ async fn online(
             }
             announce(cache, inbox.id, emit).await?;
         }
+        outbox.flush(cache, account, account_id, emit).await?;
         let pending = db(cache, move |c| c.pending_count(account_id)).await?;
         if pending > 0 || last_poll.elapsed() >= options.poll_interval {
             full_sync(&mut conn, cache, account, account_id, emit).await?;
             inbox_selected = false;
             last_poll = Instant::now();
         }
+    }
+}
+
+/// Sends queued mail while online. After a pass that could not reach the
+/// SMTP server (or could not log in) it waits a minute before the next, so
+/// a wrong password is not tried every few seconds.
+#[derive(Default)]
+struct OutboxTimer {
+    not_before: Option<Instant>,
+}
+
+impl OutboxTimer {
+    async fn flush(
+        &mut self,
+        cache: &Arc<Cache>,
+        account: &AccountConfig,
+        account_id: i64,
+        emit: &mut (dyn FnMut(Event) + Send),
+    ) -> Result<()> {
+        if self.not_before.is_some_and(|t| Instant::now() < t) {
+            return Ok(());
+        }
+        if db(cache, move |c| c.outbox_queued(account_id)).await?.is_empty() {
+            return Ok(());
+        }
+        let report = crate::send::outbox::flush(cache, account).await?;
+        self.not_before = (report.waiting > 0).then(|| Instant::now() + Duration::from_secs(60));
+        if report.sent + report.failed + report.uncertain > 0 {
+            emit(Event::OutboxChanged { account_id, sent: report.sent, failed: report.failed + report.uncertain });
+        }
+        if let Some(e) = &report.last_error {
+            tracing::warn!("outbox of {}: {e}", account.name);
+        }
+        Ok(())
     }
 }
 

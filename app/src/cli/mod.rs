@@ -5,6 +5,7 @@ mod actions;
 mod demo;
 mod folders;
 mod read;
+mod send;
 mod sync;
 
 use std::path::PathBuf;
@@ -161,6 +162,16 @@ enum Command {
     },
     /// Conflicts found while sending queued actions.
     Conflicts,
+    /// Write a message: it goes into the outbox, and out at once when online.
+    Send(send::SendArgs),
+    /// Messages waiting to be sent, refused, or that may have been sent;
+    /// `retry` (Resend) or `discard` one by its id.
+    Outbox {
+        #[arg(value_parser = ["list", "retry", "discard"], default_value = "list")]
+        what: String,
+        #[arg(long)]
+        id: Option<i64>,
+    },
     /// Messages of a folder, newest first (from the cache only).
     List {
         folder: String,
@@ -233,6 +244,8 @@ pub async fn run(args: Args) -> Result<()> {
         Some(Command::Space { purge }) => read::space(&cx, purge),
         Some(Command::Offline { state }) => actions::offline(&cx, state == "on"),
         Some(Command::Conflicts) => actions::conflicts(&cx),
+        Some(Command::Send(a)) => send::send(&cx, a).await,
+        Some(Command::Outbox { what, id }) => send::outbox(&cx, &what, id).await,
         None => anyhow::bail!("no subcommand given (see `satchel --help`)"),
     }
 }

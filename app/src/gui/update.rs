@@ -337,7 +337,10 @@ impl App {
                     Task::none()
                 }
             }
-            EngineEvent::OpFailed { .. } | EngineEvent::Conflict { .. } | EngineEvent::QueueChanged { .. } => Task::batch([self.reload_queue(), self.reload_accounts()]),
+            EngineEvent::OpFailed { .. }
+            | EngineEvent::Conflict { .. }
+            | EngineEvent::QueueChanged { .. }
+            | EngineEvent::OutboxChanged { .. } => Task::batch([self.reload_queue(), self.reload_accounts()]),
             EngineEvent::NewMail { message_ids } => {
                 let muted = self.config.ui.muted_accounts.contains(&account);
                 let refresh = Task::batch([self.reload_accounts(), self.reload_queue()]);
