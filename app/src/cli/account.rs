@@ -53,6 +53,23 @@ pub struct AddArgs {
     /// Allow sending the password without TLS.
     #[arg(long)]
     allow_plaintext: bool,
+    /// The name shown beside your address in From:.
+    #[arg(long)]
+    display_name: Option<String>,
+    /// The outgoing (SMTP submission) server; without it the account cannot send.
+    #[arg(long)]
+    smtp_host: Option<String>,
+    /// Defaults to 465 for tls, 587 for starttls.
+    #[arg(long)]
+    smtp_port: Option<u16>,
+    #[arg(long, value_enum, default_value = "starttls")]
+    smtp_security: SecurityArg,
+    /// The SMTP login, when it is not the IMAP user name.
+    #[arg(long)]
+    smtp_username: Option<String>,
+    /// The server files sent mail in Sent itself: no copy is uploaded.
+    #[arg(long)]
+    server_saves_sent: bool,
 }
 
 pub async fn run(cx: &Context, command: AccountCommand) -> Result<()> {
@@ -95,8 +112,23 @@ fn add(cx: &Context, a: AddArgs) -> Result<()> {
             compress: true,
         },
         password_command: a.password_command,
-        display_name: None,
-        smtp: None,
+        display_name: a.display_name,
+        smtp: a.smtp_host.map(|host| {
+            let security = match a.smtp_security {
+                SecurityArg::Tls => Security::Tls,
+                SecurityArg::Starttls => Security::Starttls,
+                SecurityArg::Plain => Security::Plain,
+            };
+            satchel_core::config::SmtpSettings {
+                host,
+                port: a.smtp_port.unwrap_or(security.default_smtp_port()),
+                security,
+                username: a.smtp_username,
+                tls_ca_file: None,
+                allow_plaintext: a.allow_plaintext,
+                server_saves_sent: a.server_saves_sent,
+            }
+        }),
     };
     if a.password_stdin {
         let mut text = String::new();

@@ -1,0 +1,122 @@
+//! `satchel send` and `satchel outbox` as a user types them, against the
+//! test Postfix and Dovecot: queue while working offline, send on going
+//! online, a refused recipient kept with the server's words, Discard.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use satchel_tests::{Dovecot, DovecotOptions, Postfix};
+
+fn satchel(profile: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_satchel"))
+        .arg("--profile")
+        .arg(profile)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the satchel binary runs");
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin.unwrap_or("").as_bytes());
+    }
+    child.wait_with_output().expect("satchel finishes")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "failed: {}", text(out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)))
+}
+
+/// Messages in bob's INBOX with this subject (waits up to 10 s for one).
+fn in_bobs_inbox(dovecot: &Dovecot, subject: &str) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut n = 0;
+        for sub in ["new", "cur"] {
+            for e in std::fs::read_dir(dovecot.maildir("bob", "INBOX").join(sub)).into_iter().flatten().flatten() {
+                if std::fs::read_to_string(e.path()).is_ok_and(|t| t.lines().any(|l| l == format!("Subject: {subject}"))) {
+                    n += 1;
+                }
+            }
+        }
+        if n > 0 || Instant::now() > deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_offline_then_online_and_a_refusal_stays_in_the_outbox() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions { smtp: true, ..DovecotOptions::default() })?;
+    let postfix = Postfix::start(&dovecot)?;
+    let dir = tempfile::tempdir()?;
+    let profile = dir.path();
+    let (imap_port, smtp_port, ca) =
+        (dovecot.imaps_port.to_string(), postfix.submission_port.to_string(), dovecot.ca_file.display().to_string());
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "alice-pw\n")?;
+    let command = format!("cat {}", secret.display());
+    let added = satchel(
+        profile,
+        &[
+            "account", "add", "--name", "alice", "--email", "alice@example.test", "--imap-host", "127.0.0.1",
+            "--imap-port", &imap_port, "--username", "alice", "--password-command", &command, "--tls-ca-file", &ca,
+            "--display-name", "Alice Example", "--smtp-host", "127.0.0.1", "--smtp-port", &smtp_port,
+        ],
+        None,
+    );
+    assert!(added.status.success(), "{}", text(&added));
+    assert!(satchel(profile, &["sync"], None).status.success());
+
+    // Working offline: queued, nothing sent.
+    assert!(satchel(profile, &["offline", "on"], None).status.success());
+    let queued = satchel(
+        profile,
+        &["send", "--to", "bob@example.test", "--subject", "From the train", "--body-stdin"],
+        Some("Written offline.\n"),
+    );
+    assert!(queued.status.success(), "{}", text(&queued));
+    assert!(text(&queued).contains("working offline"), "{}", text(&queued));
+    let list = json(&satchel(profile, &["--json", "outbox"], None));
+    assert_eq!(list[0]["state"], "queued", "{list}");
+    let id = list[0]["id"].as_i64().unwrap_or(0).to_string();
+    assert_eq!(in_bobs_inbox_now(&dovecot, "From the train"), 0);
+
+    // Online again: it goes once, and the outbox empties.
+    assert!(satchel(profile, &["offline", "off"], None).status.success());
+    let retried = satchel(profile, &["outbox", "retry", "--id", &id], None);
+    assert!(text(&retried).contains(": sent"), "{}", text(&retried));
+    assert_eq!(in_bobs_inbox(&dovecot, "From the train"), 1);
+    assert!(text(&satchel(profile, &["outbox"], None)).contains("the outbox is empty"));
+
+    // A refused recipient: non-zero exit, the server's words, kept.
+    let refused = satchel(
+        profile,
+        &["send", "--to", "nobody@example.test", "--subject", "Lost", "--body-stdin"],
+        Some("Anyone?\n"),
+    );
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("550"), "{}", text(&refused));
+    let list = json(&satchel(profile, &["--json", "outbox"], None));
+    assert_eq!(list[0]["state"], "failed", "{list}");
+    let id = list[0]["id"].as_i64().unwrap_or(0).to_string();
+    assert!(satchel(profile, &["outbox", "discard", "--id", &id], None).status.success());
+    assert!(text(&satchel(profile, &["outbox"], None)).contains("the outbox is empty"));
+    drop(postfix);
+    Ok(())
+}
+
+fn in_bobs_inbox_now(dovecot: &Dovecot, subject: &str) -> usize {
+    ["new", "cur"]
+        .iter()
+        .flat_map(|sub| std::fs::read_dir(dovecot.maildir("bob", "INBOX").join(sub)).into_iter().flatten().flatten())
+        .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.lines().any(|l| l == format!("Subject: {subject}"))))
+        .count()
+}
