@@ -168,3 +168,73 @@ async fn setup_tests_the_connection_and_keeps_the_password_in_the_keyring_only()
     assert!(app.backend.cache.account_by_name("Home").is_err(), "the cached mail is gone");
     Ok(())
 }
+
+/// Reply from the reader: "Reply" opens the form filled in (Re: once, the
+/// quote, the sender), the typed answer goes out through the outbox to the
+/// test Postfix, and bob receives it threaded under his message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reply_from_the_reader_is_sent_and_threaded() -> anyhow::Result<()> {
+    use iced::widget::text_editor::{Action, Edit};
+    use satchel::gui::compose::Message as Form;
+    let dovecot = Dovecot::start(DovecotOptions { smtp: true, ..DovecotOptions::default() })?;
+    let postfix = satchel_tests::Postfix::start(&dovecot)?;
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    let lunch = "From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: Lunch?\r\n\
+Message-ID: <lunch-1@example.test>\r\n\r\nNoon at the usual place?\r\n";
+    peer.append("INBOX", None, lunch.as_bytes()).await?;
+    let dir = tempfile::tempdir()?;
+    let profile = Profile::in_dir(dir.path());
+    let account = postfix.account_with_smtp(&dovecot, "alice");
+    profile.save(&Config { accounts: vec![account.clone()], ..Config::default() })?;
+    let backend = Backend::open(profile, false).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let cache = backend.cache.clone();
+    let (mut app, task) = App::boot(backend);
+    settle(&mut app, task).await;
+    let options = WatchOptions { idle_slice: Duration::from_secs(1), ..WatchOptions::default() };
+    let mut events = satchel_core::events::engine(cache, account.clone(), options);
+    let name = account.name.clone();
+    pump(&mut app, &mut events, &name, "INBOX is listed", |a| {
+        a.overall_connectivity() == Connectivity::Online && a.list.len() == 1
+    })
+    .await;
+    let clicked = click(&app, "Lunch?");
+    deliver(&mut app, clicked).await;
+    let clicked = click(&app, "Reply");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.page, satchel::gui::Page::Compose);
+    let form = &app.compose.as_ref().expect("the form is open").form;
+    assert_eq!(form.subject, "Re: Lunch?");
+    assert_eq!(form.to, "Bob <bob@example.test>");
+    assert!(form.body.contains("> Noon at the usual place?"), "{}", form.body);
+    let typed = app.update(Message::Compose(Form::Body(Action::Edit(Edit::Paste(std::sync::Arc::new("Yes, see you!".into()))))));
+    settle(&mut app, typed).await;
+    assert!(app.compose.as_ref().is_some_and(|c| c.draft.is_some()), "the form is kept as a local draft");
+
+    let clicked = click(&app, "Send");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.notice.as_deref(), Some("Sent."), "{:?}", app.notice);
+    assert_eq!(app.page, satchel::gui::Page::Main);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let got = loop {
+        let found: Vec<String> = ["new", "cur"]
+            .iter()
+            .flat_map(|s| std::fs::read_dir(dovecot.maildir("bob", "INBOX").join(s)).into_iter().flatten().flatten())
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter(|t| t.contains("Yes, see you!"))
+            .collect();
+        if !found.is_empty() || Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(got.len(), 1, "bob got the reply once\n{}", postfix.log());
+    assert!(got[0].contains("In-Reply-To: <lunch-1@example.test>"), "{}", got[0]);
+    // The engine files the copy in Sent and marks the original answered.
+    pump(&mut app, &mut events, &name, "the Sent copy and \\Answered reach the server", |a| a.queued == (0, 0)).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while peer.uid_search("INBOX", "ANSWERED").await?.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(peer.uid_search("INBOX", "ANSWERED").await?.len(), 1);
+    Ok(())
+}

@@ -2,8 +2,8 @@
 //! the toolbar, the keys and the move/copy chooser), and search.
 //!
 //! j/k or the arrows move, Enter opens, s flags, u toggles read, e
-//! archives, Delete deletes, m moves, c copies, / searches. r, a and f
-//! (reply, reply all, forward) are kept for sending, which is not built.
+//! archives, Delete deletes, m moves, c copies, / searches, r / a / f
+//! reply, reply to all, forward, w writes a new message.
 
 use iced::Task;
 use iced::keyboard::{Key, Modifiers, key::Named};
@@ -47,10 +47,10 @@ impl App {
                 Task::none()
             }
             Key::Character("/") => iced::widget::operation::focus(search_id()),
-            Key::Character("r" | "a" | "f") => {
-                self.notice = Some("Replying and forwarding come with sending mail, which is not built yet.".into());
-                Task::none()
-            }
+            Key::Character("r") => self.answer(satchel_core::send::reply::Kind::Reply),
+            Key::Character("a") => self.answer(satchel_core::send::reply::Kind::ReplyAll),
+            Key::Character("f") => self.answer(satchel_core::send::reply::Kind::Forward),
+            Key::Character("w") => self.write_new(),
             _ => Task::none(),
         }
     }

@@ -6,6 +6,8 @@
 //! `view`.
 
 pub mod backend;
+pub mod compose;
+mod compose_flow;
 mod folders;
 mod keys;
 pub mod message_list;
@@ -56,6 +58,8 @@ pub enum Page {
     Setup,
     /// Choosing the folder to move (or copy) the selected message to.
     Choose { copy: bool },
+    /// Writing a message (new, reply or forward).
+    Compose,
 }
 
 pub struct App {
@@ -69,6 +73,8 @@ pub struct App {
     pub settings: Settings,
     pub setup: Setup,
     pub page: Page,
+    /// The message being written, kept while the user looks elsewhere.
+    pub compose: Option<compose::Compose>,
     pub connectivity: HashMap<String, Connectivity>,
     pub progress: Option<(String, u64, u64)>,
     /// (pending, failed) queued changes over all accounts.
@@ -97,6 +103,10 @@ pub enum Message {
     Pending(pending::Message),
     Settings(settings::Message),
     Setup(setup::Message),
+    Compose(compose::Message),
+    /// Write a new message (or go back to the one being written).
+    Write,
+    Answer(satchel_core::send::reply::Kind),
     Loaded(Loaded),
     Engine(String, EngineEvent),
     Act(Action),
@@ -122,6 +132,10 @@ pub enum Loaded {
     /// `run` numbers the searches, so a late answer to an older one is dropped.
     Search { run: u64, server: bool, found: Answer<Vec<MessageListItem>> },
     Acted { message: i64, removed: bool, result: Answer<String> },
+    ComposeReady(i64, Answer<satchel_core::send::Compose>),
+    DraftSaved(Answer<i64>),
+    Suggestions(Answer<Vec<String>>),
+    Sent(Answer<String>),
 }
 
 /// What the toolbar, the keys and the menus do to the selected message.
@@ -150,6 +164,7 @@ impl App {
             settings: Settings::default(),
             setup: Setup::default(),
             page: if first_run { Page::Setup } else { Page::Main },
+            compose: None,
             connectivity: HashMap::new(),
             progress: None,
             queued: (0, 0),

@@ -132,6 +132,9 @@ impl App {
                 Some(e) => self.setup_event(e),
                 None => Task::none(),
             },
+            Message::Compose(m) => self.compose_message(m),
+            Message::Write => self.write_new(),
+            Message::Answer(kind) => self.answer(kind),
             Message::Engine(account, event) => self.engine_event(account, event),
             Message::Act(action) => {
                 self.row_menu = None;
@@ -172,6 +175,15 @@ impl App {
 
     fn loaded(&mut self, loaded: Loaded) -> Task<Message> {
         match loaded {
+            Loaded::ComposeReady(account, form) => self.compose_ready(account, form),
+            Loaded::DraftSaved(r) => self.draft_saved(r),
+            Loaded::Suggestions(r) => {
+                if let Some(c) = self.compose.as_mut() {
+                    c.suggestions = r.unwrap_or_default();
+                }
+                Task::none()
+            }
+            Loaded::Sent(r) => self.sent(r),
             Loaded::Accounts(Ok((mut config, accounts))) => {
                 // The window's own choices win over a file read a moment ago.
                 config.work_offline = self.config.work_offline;

@@ -24,6 +24,10 @@ impl App {
             Page::Settings => self.settings.view(&self.config).map(Message::Settings),
             Page::Pending => self.pending.view().map(Message::Pending),
             Page::Choose { copy } => self.chooser(copy),
+            Page::Compose => match &self.compose {
+                Some(c) => c.view().map(Message::Compose),
+                None => self.panes(),
+            },
             Page::Main => self.panes(),
         };
         column![body, status].into()
@@ -71,7 +75,15 @@ impl App {
             .selected()
             .and_then(|id| self.list.row(id))
             .is_some_and(|m| !m.flags.has(satchel_core::cache::SystemFlag::Seen));
+        let opened = self.reader.reading.is_some();
+        let answer = |label: &'static str, kind: satchel_core::send::reply::Kind| {
+            button(label).on_press_maybe(opened.then_some(Message::Answer(kind))).style(button::secondary)
+        };
         row![
+            button(if self.compose.is_some() { "Back to message" } else { "Write" }).on_press(Message::Write),
+            answer("Reply", satchel_core::send::reply::Kind::Reply),
+            answer("Reply all", satchel_core::send::reply::Kind::ReplyAll),
+            answer("Forward", satchel_core::send::reply::Kind::Forward),
             act(if unread { "Mark read" } else { "Mark unread" }, Action::ToggleRead),
             act("Flag", Action::ToggleFlag),
             act("Archive", Action::Archive),
