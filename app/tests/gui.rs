@@ -235,3 +235,39 @@ async fn delete_pressed_twice_moves_two_messages_to_trash_and_erases_none() {
     assert!(!kinds.iter().any(|(_, k)| *k == "expunge"), "nothing erased for good: {kinds:?}");
     assert_eq!(app.list.len(), 238);
 }
+
+/// A message whose sender died mid-transaction shows in the pending page
+/// as "may have been sent", counted as needing attention, and goes back
+/// to the queue only when the user clicks Resend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncertain_send_waits_for_resend_in_the_pending_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = demo_window(dir.path()).await;
+    let cache = app.backend.cache.clone();
+    let account = app.accounts[0].id;
+    let outgoing = satchel_core::cache::Outgoing {
+        message_id: "<trip@demo.example>".into(),
+        subject: "Train times".into(),
+        envelope_from: "me@demo.example".into(),
+        recipients: vec!["ann@demo.example".into()],
+        raw: b"Subject: Train times\r\n\r\nhi\r\n".to_vec(),
+        original: None,
+        save_copy: true,
+    };
+    let id = cache.queue_outgoing(account, &outgoing).expect("queued");
+    let mut gone = std::process::Command::new("true").spawn().expect("spawn");
+    let dead = gone.id();
+    gone.wait().expect("wait");
+    cache.claim_outgoing(id, dead).expect("claimed");
+    cache.recover_outbox(&|_, _| false).expect("recovered");
+
+    let task = app.update(Message::Status(satchel::gui::status_bar::Message::ShowPending));
+    settle(&mut app, task).await;
+    assert_eq!(app.queued.1, 1, "counted as needing attention");
+    assert!(shows(&app, "\"Train times\" to ann@demo.example"));
+    assert!(shows(&app, "may have been sent"));
+    let clicked = click(&app, "Resend");
+    deliver(&mut app, clicked).await;
+    assert_eq!(cache.outbox_item(id).expect("read").map(|m| m.state), Some("queued".to_string()));
+    assert!(shows(&app, "waiting to be sent"), "the page shows it queued again");
+}

@@ -128,7 +128,7 @@ pub enum Loaded {
     Ids { folder: i64, keep: bool, ids: Answer<Vec<i64>> },
     Rows(Answer<Vec<MessageListItem>>),
     Reading(i64, Answer<Reading>),
-    Queue(Answer<(Vec<OpRow>, Vec<Conflict>)>),
+    Queue(Answer<(Vec<OpRow>, Vec<Conflict>, Vec<satchel_core::cache::OutboxItem>)>),
     /// `run` numbers the searches, so a late answer to an older one is dropped.
     Search { run: u64, server: bool, found: Answer<Vec<MessageListItem>> },
     Acted { message: i64, removed: bool, result: Answer<String> },

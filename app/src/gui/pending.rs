@@ -1,27 +1,33 @@
 //! The list of changes waiting for the server: pending ones, failed ones
 //! with the server's words (Retry / Discard), and conflicts found while
-//! replaying.
+//! replaying; and the outbox: mail waiting to go, refused, or that may
+//! have been sent (Resend / Discard, never resent on its own).
 
 use iced::widget::{Column, button, column, container, row, scrollable, text};
 use iced::{Element, Fill};
-use satchel_core::cache::{Conflict, Op, OpRow};
+use satchel_core::cache::{Conflict, Op, OpRow, OutboxItem};
 
 #[derive(Debug, Default)]
 pub struct Pending {
     pub ops: Vec<OpRow>,
     pub conflicts: Vec<Conflict>,
+    pub outbox: Vec<OutboxItem>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Message {
     Retry(i64),
     Discard(i64),
+    Resend(i64),
+    DiscardOutgoing(i64),
     Close,
 }
 
 pub enum Event {
     Retry(i64),
     Discard(i64),
+    Resend(i64),
+    DiscardOutgoing(i64),
     Close,
 }
 
@@ -30,6 +36,8 @@ impl Pending {
         match message {
             Message::Retry(id) => Event::Retry(id),
             Message::Discard(id) => Event::Discard(id),
+            Message::Resend(id) => Event::Resend(id),
+            Message::DiscardOutgoing(id) => Event::DiscardOutgoing(id),
             Message::Close => Event::Close,
         }
     }
@@ -52,6 +60,31 @@ impl Pending {
             let mut item = column![line].spacing(2);
             if let Some(e) = &o.last_error {
                 item = item.push(text(format!("Server said: {e}")).size(13).style(text::danger));
+            }
+            list = list.push(item);
+        }
+        if !self.outbox.is_empty() {
+            list = list.push(text("Outbox").size(17));
+        }
+        for m in &self.outbox {
+            let (state, style): (&str, fn(&iced::Theme) -> text::Style) = match m.state.as_str() {
+                "queued" => ("waiting to be sent", text::secondary),
+                "sending" => ("sending…", text::secondary),
+                "uncertain" => ("may have been sent", text::danger),
+                _ => ("not sent", text::danger),
+            };
+            let mut line = row![text(format!("\"{}\" to {}", m.subject, m.recipients.join(", "))).width(Fill), text(state).style(style)]
+                .spacing(8)
+                .align_y(iced::Center);
+            if m.state == "uncertain" || m.state == "failed" {
+                line = line.push(button("Resend").on_press(Message::Resend(m.id)));
+            }
+            if m.state != "sending" {
+                line = line.push(button("Discard").on_press(Message::DiscardOutgoing(m.id)).style(button::danger));
+            }
+            let mut item = column![line].spacing(2);
+            if let Some(e) = &m.last_error {
+                item = item.push(text(e.as_str()).size(13).style(text::danger));
             }
             list = list.push(item);
         }

@@ -42,12 +42,13 @@ impl App {
         let ids: Vec<i64> = self.accounts.iter().map(|a| a.id).collect();
         self.query(
             move |b| {
-                let (mut ops, mut conflicts) = (Vec::new(), Vec::new());
+                let (mut ops, mut conflicts, mut outbox) = (Vec::new(), Vec::new(), Vec::new());
                 for id in ids {
                     ops.extend(b.pending(id)?);
                     conflicts.extend(b.cache.conflicts(id)?);
+                    outbox.extend(b.cache.outbox(id)?);
                 }
-                Ok((ops, conflicts))
+                Ok((ops, conflicts, outbox))
             },
             |r| Message::Loaded(Loaded::Queue(r)),
         )
@@ -123,6 +124,8 @@ impl App {
                 }
                 pending::Event::Retry(op) => self.change_queue(op, true),
                 pending::Event::Discard(op) => self.change_queue(op, false),
+                pending::Event::Resend(id) => self.change_outbox(id, true),
+                pending::Event::DiscardOutgoing(id) => self.change_outbox(id, false),
             },
             Message::Settings(m) => match self.settings.update(m) {
                 Some(e) => self.settings_event(e),
@@ -233,11 +236,13 @@ impl App {
                 self.reader.loaded(id, r);
                 Task::none()
             }
-            Loaded::Queue(Ok((ops, conflicts))) => {
+            Loaded::Queue(Ok((ops, conflicts, outbox))) => {
                 let failed = ops.iter().filter(|o| o.state == "failed").count() as u64;
-                self.queued = (ops.len() as u64 - failed, failed);
+                let stuck = outbox.iter().filter(|m| m.state == "failed" || m.state == "uncertain").count() as u64;
+                self.queued = (ops.len() as u64 - failed + outbox.len() as u64 - stuck, failed + stuck);
                 self.pending.ops = ops;
                 self.pending.conflicts = conflicts;
+                self.pending.outbox = outbox;
                 Task::none()
             }
             Loaded::Search { run, server, found: Ok(items) } => {
@@ -414,6 +419,23 @@ impl App {
             tasks.push(self.load_ids(f.id, true));
         }
         Task::batch(tasks)
+    }
+
+    /// Resend (the user decided: queued again, the engine sends it) or
+    /// Discard a message in the outbox.
+    fn change_outbox(&self, id: i64, resend: bool) -> Task<Message> {
+        let changed = self.query(
+            move |b| {
+                let found = if resend { b.cache.retry_outgoing(id)? } else { b.cache.discard_outgoing(id)? };
+                Ok(match (found, resend) {
+                    (false, _) => "That message is no longer in the outbox.".to_string(),
+                    (true, true) => "Queued to send again.".into(),
+                    (true, false) => "Discarded.".into(),
+                })
+            },
+            Message::Notice,
+        );
+        Task::batch([changed, self.reload_queue()])
     }
 
     fn settings_event(&mut self, event: settings::Event) -> Task<Message> {
