@@ -341,7 +341,7 @@ impl Cache {
                 for one in split_addresses(&field) {
                     let lower = one.to_lowercase();
                     let matches = lower.starts_with(&prefix)
-                        || lower.split(|c: char| c == ' ' || c == '<' || c == '"').any(|w| w.starts_with(&prefix));
+                        || lower.split([' ', '<', '"']).any(|w| w.starts_with(&prefix));
                     if matches {
                         let key = bare_address(&lower).to_string();
                         let entry = counts.entry(key).or_insert((0, one.to_string()));
