@@ -226,10 +226,10 @@ async fn a_refused_recipient_keeps_the_message_with_the_servers_words() -> Resul
     Ok(())
 }
 
-/// A sender that died inside the SMTP transaction leaves its row
-/// `sending`, held by a pid that no longer runs. The next pass must not
-/// send it again on its own: it becomes "may have been sent", and goes
-/// only when the user says Resend.
+/// A sender that died after the server accepted the message (SMTP DATA
+/// answered) but before recording it leaves its row `sending`, held by a
+/// pid that no longer runs. The next pass must not send it again on its
+/// own: it becomes "may have been sent", and goes only on Resend.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_interrupted_by_a_crash_is_not_resent_automatically() -> Result<()> {
     let (dovecot, postfix, _dir, cache, account) = setup().await?;
@@ -237,20 +237,50 @@ async fn a_send_interrupted_by_a_crash_is_not_resent_automatically() -> Result<(
     let mut gone = std::process::Command::new("true").spawn()?;
     let dead_pid = gone.id();
     gone.wait()?;
-    let claimed = cache.claim_outgoing(id, dead_pid)?;
-    assert!(claimed.is_some(), "the dead sender had claimed it");
+    let claimed = cache.claim_outgoing(id, dead_pid)?.context("the dead sender had claimed it")?;
+    // ...and had got as far as the server accepting the message (its DATA
+    // answered 250) before dying, so nothing recorded that.
+    deliver_as_the_dead_sender(&dovecot, &postfix, &claimed).await?;
+    assert_eq!(delivered(&dovecot, &postfix, &message_id).await?.len(), 1);
 
     let report = send::outbox::flush(&cache, &account).await?;
     assert_eq!((report.sent, report.waiting), (0, 0), "{report:?}");
     let item = cache.outbox_item(id)?.context("kept")?;
     assert_eq!(item.state, "uncertain");
     assert!(item.last_error.unwrap_or_default().contains("may have been sent"));
-    assert!(delivered_now(&dovecot, &message_id).is_empty(), "not sent again on its own");
+    assert_eq!(send::outbox::flush(&cache, &account).await?.sent, 0);
+    postfix.wait_queue_empty(Duration::from_secs(5))?;
+    assert_eq!(delivered_now(&dovecot, &message_id).len(), 1, "not sent again on its own");
 
-    // The user chooses Resend.
+    // The user checked with the recipient and chose Resend: a second copy,
+    // because the user asked for it.
     assert!(cache.retry_outgoing(id)?);
     assert_eq!(send::outbox::flush(&cache, &account).await?.sent, 1);
-    assert_eq!(delivered(&dovecot, &postfix, &message_id).await?.len(), 1);
+    postfix.wait_queue_empty(Duration::from_secs(5))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while delivered_now(&dovecot, &message_id).len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(delivered_now(&dovecot, &message_id).len(), 2);
+    Ok(())
+}
+
+/// What the dead process did before dying: the whole SMTP transaction.
+async fn deliver_as_the_dead_sender(dovecot: &Dovecot, postfix: &Postfix, m: &satchel_cache::Claimed) -> Result<()> {
+    use lettre::address::Envelope;
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+    let pem = std::fs::read(&dovecot.ca_file)?;
+    let tls = TlsParameters::builder("127.0.0.1".into()).add_root_certificate(Certificate::from_pem(&pem)?).build_rustls()?;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(postfix.submission_port)
+        .tls(Tls::Required(tls))
+        .credentials(Credentials::new("alice".into(), dovecot.password("alice")))
+        .build();
+    let to = m.recipients.iter().map(|r| r.parse()).collect::<std::result::Result<Vec<_>, _>>()?;
+    let envelope = Envelope::new(Some(m.envelope_from.parse()?), to)?;
+    transport.send_raw(&envelope, &m.raw).await?;
     Ok(())
 }
 
