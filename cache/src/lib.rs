@@ -30,7 +30,7 @@ pub use flags::{Flags, SystemFlag};
 pub use mailboxes::FolderListChange;
 pub use messages::{CommitCounts, FlagUpdate};
 pub use drafts::DraftRow;
-pub use outbox::{Claimed, OutboxItem, Outgoing, SendFailure, SentCopy};
+pub use outbox::{bare_address, split_addresses, Claimed, OutboxItem, Outgoing, SendFailure, SentCopy};
 pub use offline::{FolderSpace, OfflinePolicy, PrefetchItem};
 pub use ops::{Conflict, MessageDetail, Op, OpOutcome, OpRow};
 pub use model::{

@@ -356,8 +356,9 @@ impl Cache {
     }
 }
 
-/// Splits a cached address list ("Ann <a@x>, b@y") at commas outside quotes.
-fn split_addresses(field: &str) -> Vec<&str> {
+/// Splits a cached address list ("Ann <a@x>, b@y") at commas outside
+/// quotes, keeping the entries that hold an address.
+pub fn split_addresses(field: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let (mut start, mut quoted) = (0, false);
     for (i, c) in field.char_indices() {
@@ -375,7 +376,7 @@ fn split_addresses(field: &str) -> Vec<&str> {
 }
 
 /// "Ann <a@x>" -> "a@x".
-fn bare_address(one: &str) -> &str {
+pub fn bare_address(one: &str) -> &str {
     match (one.rfind('<'), one.rfind('>')) {
         (Some(a), Some(b)) if a < b => &one[a + 1..b],
         _ => one,

@@ -49,20 +49,11 @@ fn maildir_messages(dovecot: &Dovecot, user: &str, mailbox: &str) -> Vec<Vec<u8>
 async fn delivered(dovecot: &Dovecot, postfix: &Postfix, id: &str) -> Result<Vec<Vec<u8>>> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let found: Vec<Vec<u8>> = maildir_messages(dovecot, "bob", "INBOX")
-            .into_iter()
-            .filter(|m| MessageParser::new().parse_headers(m).and_then(|p| p.message_id().map(|i| format!("<{i}>"))).as_deref() == Some(id))
-            .collect();
+        let found = delivered_now(dovecot, id);
         if !found.is_empty() {
             postfix.wait_queue_empty(Duration::from_secs(5))?;
             tokio::time::sleep(Duration::from_millis(300)).await;
-            return Ok(maildir_messages(dovecot, "bob", "INBOX")
-                .into_iter()
-                .filter(|m| {
-                    MessageParser::new().parse_headers(m).and_then(|p| p.message_id().map(|i| format!("<{i}>"))).as_deref()
-                        == Some(id)
-                })
-                .collect());
+            return Ok(delivered_now(dovecot, id));
         }
         if Instant::now() > deadline {
             return Ok(found);

@@ -26,6 +26,16 @@ enum SecurityArg {
     Plain,
 }
 
+impl From<SecurityArg> for Security {
+    fn from(a: SecurityArg) -> Security {
+        match a {
+            SecurityArg::Tls => Security::Tls,
+            SecurityArg::Starttls => Security::Starttls,
+            SecurityArg::Plain => Security::Plain,
+        }
+    }
+}
+
 #[derive(Debug, ClapArgs)]
 pub struct AddArgs {
     #[arg(long)]
@@ -83,11 +93,7 @@ fn add(cx: &Context, a: AddArgs) -> Result<()> {
     if !a.password_stdin && a.password_command.is_none() {
         bail!("give --password-stdin or --password-command");
     }
-    let security = match a.security {
-        SecurityArg::Tls => Security::Tls,
-        SecurityArg::Starttls => Security::Starttls,
-        SecurityArg::Plain => Security::Plain,
-    };
+    let security = Security::from(a.security);
     if security == Security::Plain && !a.allow_plaintext {
         bail!("--security plain sends the password unencrypted; add --allow-plaintext if you mean it");
     }
@@ -114,11 +120,7 @@ fn add(cx: &Context, a: AddArgs) -> Result<()> {
         password_command: a.password_command,
         display_name: a.display_name,
         smtp: a.smtp_host.map(|host| {
-            let security = match a.smtp_security {
-                SecurityArg::Tls => Security::Tls,
-                SecurityArg::Starttls => Security::Starttls,
-                SecurityArg::Plain => Security::Plain,
-            };
+            let security = Security::from(a.smtp_security);
             satchel_core::config::SmtpSettings {
                 host,
                 port: a.smtp_port.unwrap_or(security.default_smtp_port()),

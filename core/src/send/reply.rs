@@ -102,21 +102,7 @@ pub fn quote(text: &str) -> String {
 }
 
 fn split(field: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut start, mut quoted) = (0, false);
-    for (i, ch) in field.char_indices() {
-        match ch {
-            '"' => quoted = !quoted,
-            ',' if !quoted => {
-                out.push(field[start..i].trim().to_string());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(field[start..].trim().to_string());
-    out.retain(|a| a.contains('@'));
-    out
+    satchel_cache::split_addresses(field).into_iter().map(str::to_string).collect()
 }
 
 /// Drops the user's own address and repeats.
@@ -125,7 +111,7 @@ fn without(own: &str, list: Vec<String>) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
     list.into_iter()
         .filter(|a| {
-            let bare = bare(a).to_ascii_lowercase();
+            let bare = satchel_cache::bare_address(a).trim().to_ascii_lowercase();
             if bare == own || seen.contains(&bare) {
                 return false;
             }
@@ -133,13 +119,6 @@ fn without(own: &str, list: Vec<String>) -> Vec<String> {
             true
         })
         .collect()
-}
-
-fn bare(a: &str) -> &str {
-    match (a.rfind('<'), a.rfind('>')) {
-        (Some(x), Some(y)) if x < y => &a[x + 1..y],
-        _ => a.trim(),
-    }
 }
 
 #[cfg(test)]
