@@ -48,6 +48,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# No incremental caches: they only help repeated local builds and cost
+# disk, which a CI machine may have little of (see Cargo.toml's profiles).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 echo "== cargo test (workspace: unit, integration and end-to-end tests)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
