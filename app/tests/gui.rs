@@ -104,18 +104,21 @@ async fn setup_form_says_what_is_missing_and_saves_without_the_password_on_disk(
         Field::Port("99999".into()),
         Field::Security(satchel::gui::setup::SecurityChoice::Plain),
         Field::PasswordCommand("printf secret".into()),
+        Field::SmtpHost("smtp.example.org".into()),
+        Field::SmtpPort("submission".into()),
     ];
     deliver(&mut app, typed.into_iter().map(Message::Setup).collect()).await;
     let clicked = click(&app, "Save");
     deliver(&mut app, clicked).await;
     assert!(shows(&app, "The port must be a number from 1 to 65535."));
+    assert!(shows(&app, "The outgoing server's port must be a number from 1 to 65535."));
     assert!(!shows(&app, "Enter an email address like name@example.org."), "fixed fields stop complaining");
     assert!(
         shows(&app, "Without encryption the password travels readable; tick \"Allow unencrypted\" to accept that."),
         "no plaintext login without consent"
     );
 
-    let fixes = [Field::Port("993".into()), Field::Security(satchel::gui::setup::SecurityChoice::Tls)];
+    let fixes = [Field::Port("993".into()), Field::Security(satchel::gui::setup::SecurityChoice::Tls), Field::SmtpPort(String::new())];
     deliver(&mut app, fixes.into_iter().map(Message::Setup).collect()).await;
     let clicked = click(&app, "Save");
     deliver(&mut app, clicked).await;
@@ -127,6 +130,9 @@ async fn setup_form_says_what_is_missing_and_saves_without_the_password_on_disk(
     assert_eq!(account.imap.port, 993);
     assert_eq!(account.imap.username, "erika@example.org", "user name defaults to the address");
     assert_eq!(account.password_command.as_deref(), Some("printf secret"));
+    let smtp = account.smtp.as_ref().expect("the outgoing server is saved");
+    assert_eq!((smtp.host.as_str(), smtp.port), ("smtp.example.org", 465), "a blank port takes the usual one for TLS");
+    assert_eq!(smtp.username, None, "a blank user name means the IMAP one");
     assert_eq!(app.accounts.len(), 1, "the window lists it");
 }
 

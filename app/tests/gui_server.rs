@@ -97,8 +97,9 @@ Message-ID: <fresh-1@example.test>\r\n\r\nHi\r\n";
     Ok(())
 }
 
-/// Setup through the window: "Test connection" logs in, Save puts the
-/// password in the OS keyring and nowhere in the profile, and removing the
+/// Setup through the window: "Test connection" logs in to the IMAP and the
+/// SMTP server, Save puts the password in the OS keyring and nowhere in the
+/// profile, editing the account keeps its outgoing server, and removing the
 /// account in Settings takes the keyring entry and the cached mail with it.
 /// Needs the Secret Service that scripts/test.sh starts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,7 +112,9 @@ async fn setup_tests_the_connection_and_keeps_the_password_in_the_keyring_only()
         );
     }
     let secret = format!("gui-{}-pw", std::process::id());
-    let dovecot = Dovecot::start(DovecotOptions { users: vec![("alice".into(), secret.clone())], ..DovecotOptions::default() })?;
+    let dovecot =
+        Dovecot::start(DovecotOptions { users: vec![("alice".into(), secret.clone())], smtp: true, ..DovecotOptions::default() })?;
+    let postfix = satchel_tests::Postfix::start(&dovecot)?;
     let dir = tempfile::tempdir()?;
     let backend = Backend::open(Profile::in_dir(dir.path()), false).map_err(|e| anyhow::anyhow!("{e:#}"))?;
     let (mut app, task) = App::boot(backend);
@@ -125,6 +128,10 @@ async fn setup_tests_the_connection_and_keeps_the_password_in_the_keyring_only()
         Field::Port(dovecot.imaps_port.to_string()),
         Field::Username("alice".into()),
         Field::CaFile(dovecot.ca_file.display().to_string()),
+        Field::SmtpHost("127.0.0.1".into()),
+        Field::SmtpSecurity(satchel::gui::setup::SmtpChoice(satchel::gui::setup::SecurityChoice::Starttls)),
+        Field::SmtpPort(postfix.submission_port.to_string()),
+        Field::DisplayName("Alice Example".into()),
     ];
     for m in typed {
         let task = app.update(Message::Setup(m));
@@ -134,6 +141,7 @@ async fn setup_tests_the_connection_and_keeps_the_password_in_the_keyring_only()
         if label == "Save" {
             let status = app.setup.status.clone().unwrap_or_default();
             assert!(status.starts_with("Connected: Connected and logged in"), "{status}");
+            assert!(status.ends_with("Outgoing: logged in to 127.0.0.1."), "{status}");
             assert!(shows(&app, &status), "the result shows on the form");
         }
         for m in click(&app, label) {
@@ -145,6 +153,30 @@ async fn setup_tests_the_connection_and_keeps_the_password_in_the_keyring_only()
     let config = Profile::in_dir(dir.path()).load()?;
     let account = config.accounts.first().expect("saved").clone();
     assert_eq!(satchel_core::credentials::password(&account).await?, secret, "the keyring has it");
+    let smtp = account.smtp.clone().expect("the outgoing server is saved");
+    assert_eq!((smtp.host.as_str(), smtp.port), ("127.0.0.1", postfix.submission_port));
+    assert_eq!(smtp.security, satchel_core::config::Security::Starttls);
+    assert_eq!(account.display_name.as_deref(), Some("Alice Example"));
+
+    // Editing another field keeps the outgoing server and the password.
+    let edit = [
+        Message::ShowPage(satchel::gui::Page::Settings),
+        Message::Settings(satchel::gui::settings::Message::Edit("Home".into())),
+        Message::Setup(Field::DisplayName("Alice E.".into())),
+    ];
+    for m in edit {
+        let task = app.update(m);
+        settle(&mut app, task).await;
+    }
+    for m in click(&app, "Save") {
+        let task = app.update(m);
+        settle(&mut app, task).await;
+    }
+    assert_eq!(app.page, satchel::gui::Page::Main, "{:?}", app.setup.errors);
+    let edited = Profile::in_dir(dir.path()).load()?.accounts.first().expect("still there").clone();
+    assert_eq!(edited.smtp.as_ref(), Some(&smtp));
+    assert_eq!(edited.display_name.as_deref(), Some("Alice E."));
+    assert_eq!(satchel_core::credentials::password(&edited).await?, secret);
     for entry in std::fs::read_dir(dir.path())? {
         let path = entry?.path();
         let bytes = std::fs::read(&path)?;
@@ -170,8 +202,10 @@ async fn setup_tests_the_connection_and_keeps_the_password_in_the_keyring_only()
 }
 
 /// Reply from the reader: "Reply" opens the form filled in (Re: once, the
-/// quote, the sender), the typed answer goes out through the outbox to the
-/// test Postfix, and bob receives it threaded under his message.
+/// quote, the sender); while it is typed, a copy goes to the server's
+/// Drafts (one copy, replaced as the text changes); the answer goes out
+/// through the outbox to the test Postfix, bob receives it threaded under
+/// his message, and the draft leaves Drafts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reply_from_the_reader_is_sent_and_threaded() -> anyhow::Result<()> {
     use iced::widget::text_editor::{Action, Edit};
@@ -190,6 +224,8 @@ Message-ID: <lunch-1@example.test>\r\n\r\nNoon at the usual place?\r\n";
     let cache = backend.cache.clone();
     let (mut app, task) = App::boot(backend);
     settle(&mut app, task).await;
+    // File drafts in Drafts right after each change rather than 15 s later.
+    app.draft_upload_delay = Duration::ZERO;
     let options = WatchOptions { idle_slice: Duration::from_secs(1), ..WatchOptions::default() };
     let mut events = satchel_core::events::engine(cache, account.clone(), options);
     let name = account.name.clone();
@@ -209,6 +245,14 @@ Message-ID: <lunch-1@example.test>\r\n\r\nNoon at the usual place?\r\n";
     let typed = app.update(Message::Compose(Form::Body(Action::Edit(Edit::Paste(std::sync::Arc::new("Yes, see you!".into()))))));
     settle(&mut app, typed).await;
     assert!(app.compose.as_ref().is_some_and(|c| c.draft.is_some()), "the form is kept as a local draft");
+    assert!(shows(&app, "Draft saved in Drafts"), "online, the draft is filed on the server too");
+    pump(&mut app, &mut events, &name, "the draft reaches Drafts", |a| a.queued == (0, 0)).await;
+    assert_eq!(peer.uid_search("Drafts", "DRAFT TEXT \"see you\"").await?.len(), 1, "one copy in Drafts");
+    let typed = app.update(Message::Compose(Form::Body(Action::Edit(Edit::Paste(std::sync::Arc::new(" Bringing cake.".into()))))));
+    settle(&mut app, typed).await;
+    pump(&mut app, &mut events, &name, "the new version reaches Drafts", |a| a.queued == (0, 0)).await;
+    assert_eq!(peer.uid_search("Drafts", "ALL").await?.len(), 1, "the new version replaced the old one");
+    assert_eq!(peer.uid_search("Drafts", "TEXT \"Bringing cake\"").await?.len(), 1);
 
     let clicked = click(&app, "Send");
     deliver(&mut app, clicked).await;
@@ -236,5 +280,6 @@ Message-ID: <lunch-1@example.test>\r\n\r\nNoon at the usual place?\r\n";
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(peer.uid_search("INBOX", "ANSWERED").await?.len(), 1);
+    assert!(peer.uid_search("Drafts", "ALL").await?.is_empty(), "the sent draft left Drafts");
     Ok(())
 }

@@ -33,7 +33,11 @@ impl Cache {
         match id {
             Some(id) => {
                 let n = conn
-                    .execute("UPDATE drafts SET content = ?2, updated_at = ?3 WHERE id = ?1", params![id, content, now])
+                    // The account too: the user may pick another identity.
+                    .execute(
+                        "UPDATE drafts SET content = ?2, updated_at = ?3, account_id = ?4 WHERE id = ?1",
+                        params![id, content, now, account_id],
+                    )
                     .context("saving a draft")?;
                 if n == 0 {
                     return Err(CacheError::NoSuchMessage(id));

@@ -3,14 +3,29 @@
 //! local draft after each change; "Save draft" also files it in Drafts.
 //! Sending puts it in the outbox (the core builds the MIME form).
 
-use iced::widget::{Column, button, container, row, scrollable, text, text_editor, text_input};
+use iced::widget::{Column, button, container, pick_list, row, scrollable, text, text_editor, text_input};
 use iced::{Element, Fill};
 use satchel_core::send::{self, Attachment, Source};
 
+/// An account that can send, as the From line shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account_id: i64,
+    pub label: String,
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+
 #[derive(Debug)]
 pub struct Compose {
+    /// The account the message goes out from (its SMTP server, its Sent).
     pub account_id: i64,
-    pub account_name: String,
+    /// Every account that can send, for the From choice.
+    pub identities: Vec<Identity>,
     pub form: send::Compose,
     body: text_editor::Content,
     attach_path: String,
@@ -19,6 +34,14 @@ pub struct Compose {
     /// A change not yet saved (the draft row is still being created).
     pub dirty: bool,
     pub saving: bool,
+    /// Changes made so far, and how many of them the copy in the server's
+    /// Drafts folder holds; a filing is due while they differ.
+    pub changes: u64,
+    pub filed_changes: u64,
+    /// A timer to file the draft is running.
+    pub filing_due: bool,
+    /// What happened to the copy in Drafts, shown beside the buttons.
+    pub filed_note: Option<String>,
     /// Completions for the address field being typed in.
     pub suggestions: Vec<String>,
     field: Field,
@@ -34,6 +57,7 @@ enum Field {
 
 #[derive(Debug, Clone)]
 pub enum Message {
+    From(Identity),
     To(String),
     Cc(String),
     Bcc(String),
@@ -59,17 +83,21 @@ pub enum Event {
 }
 
 impl Compose {
-    pub fn new(account_id: i64, account_name: String, form: send::Compose) -> Compose {
+    pub fn new(account_id: i64, identities: Vec<Identity>, form: send::Compose) -> Compose {
         let body = text_editor::Content::with_text(&form.body);
         Compose {
             account_id,
-            account_name,
+            identities,
             form,
             body,
             attach_path: String::new(),
             draft: None,
             dirty: false,
             saving: false,
+            changes: 0,
+            filed_changes: 0,
+            filing_due: false,
+            filed_note: None,
             suggestions: Vec::new(),
             field: Field::To,
             error: None,
@@ -93,6 +121,10 @@ impl Compose {
         self.error = None;
         let suggest = |field: &String| Some(Event::Suggest(Self::typing(field)));
         match message {
+            Message::From(identity) => {
+                self.account_id = identity.account_id;
+                self.suggestions.clear();
+            }
             Message::To(v) => {
                 self.form.to = v;
                 self.field = Field::To;
@@ -154,7 +186,8 @@ impl Compose {
     pub fn view(&self) -> Element<'_, Message> {
         let label = |s: &'static str| text(s).width(70);
         let mut page = Column::new().spacing(8).padding(12).width(Fill);
-        page = page.push(text(format!("New message from {}", self.account_name)).size(18));
+        let from = self.identities.iter().find(|i| i.account_id == self.account_id).cloned();
+        page = page.push(row![label("From"), pick_list(self.identities.as_slice(), from, Message::From)].spacing(6).align_y(iced::Center));
         page = page.push(row![label("To"), text_input("name@example.org, …", &self.form.to).on_input(Message::To)].spacing(6));
         page = page.push(row![label("Cc"), text_input("", &self.form.cc).on_input(Message::Cc)].spacing(6));
         page = page.push(row![label("Bcc"), text_input("", &self.form.bcc).on_input(Message::Bcc)].spacing(6));
@@ -184,7 +217,7 @@ impl Compose {
             page = page.push(text(e.as_str()).style(text::danger));
         }
         let saved = match (self.draft, self.saving || self.dirty) {
-            (Some(_), false) => "Draft saved",
+            (Some(_), false) => self.filed_note.as_deref().unwrap_or("Draft saved on this computer"),
             (_, true) => "Saving…",
             (None, false) => "",
         };

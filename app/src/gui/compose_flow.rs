@@ -6,7 +6,7 @@ use iced::Task;
 use satchel_core::send::{self, drafts, reply};
 
 use super::backend::Answer;
-use super::compose::{self, Compose};
+use super::compose::{self, Compose, Identity};
 use super::{App, Loaded, Message, Page};
 
 impl App {
@@ -18,6 +18,21 @@ impl App {
             .map(|f| f.account_id)
             .filter(|id| self.account_config(*id).is_some_and(|a| a.smtp.is_some()))
             .or_else(|| self.accounts.iter().find(|a| a.config.as_ref().is_some_and(|c| c.smtp.is_some())).map(|a| a.id))
+    }
+
+    /// The accounts that can send, "Name <address>" as From will read.
+    fn identities(&self) -> Vec<Identity> {
+        self.accounts
+            .iter()
+            .filter_map(|a| {
+                let config = a.config.as_ref().filter(|c| c.smtp.is_some())?;
+                let label = match config.display_name.as_deref() {
+                    Some(name) => format!("{name} <{}>", config.email),
+                    None => config.email.clone(),
+                };
+                Some(Identity { account_id: a.id, label })
+            })
+            .collect()
     }
 
     fn no_sending(&mut self) -> Task<Message> {
@@ -42,15 +57,21 @@ impl App {
     /// r / a / f and the reader's buttons.
     pub(super) fn answer(&mut self, kind: reply::Kind) -> Task<Message> {
         let Some(message) = self.reader.reading.as_ref().map(|r| r.detail.id) else { return Task::none() };
-        let Some(account_id) = self.reader.reading.as_ref().map(|r| r.detail.account_id) else { return Task::none() };
-        let Some(config) = self.account_config(account_id).filter(|a| a.smtp.is_some()).cloned() else {
+        let Some(read_in) = self.reader.reading.as_ref().map(|r| r.detail.account_id) else { return Task::none() };
+        // Answer from the account the mail came to; if that one cannot
+        // send, from one that can (the From choice can change it).
+        let sends = |id: i64| self.account_config(id).is_some_and(|a| a.smtp.is_some());
+        let Some(account_id) = Some(read_in).filter(|id| sends(*id)).or_else(|| self.sending_account()) else {
             return self.no_sending();
         };
-        let offline = !self.online(account_id);
+        // The original is read (and fetched) through its own account.
+        let reading = self.account_config(read_in).cloned();
+        let own = reading.as_ref().map(|a| a.email.clone()).unwrap_or_default();
+        let offline = !self.online(read_in);
         let cache = self.backend.cache.clone();
         Task::perform(
             async move {
-                reply::start(&cache, Some(&config), &config.email, message, kind, offline).await.map_err(|e| e.to_string())
+                reply::start(&cache, reading.as_ref(), &own, message, kind, offline).await.map_err(|e| e.to_string())
             },
             move |r| Message::Loaded(Loaded::ComposeReady(account_id, r)),
         )
@@ -67,8 +88,7 @@ impl App {
     }
 
     fn show_compose(&mut self, account_id: i64, form: send::Compose) -> Task<Message> {
-        let name = self.accounts.iter().find(|a| a.id == account_id).map(|a| a.email.clone()).unwrap_or_default();
-        let mut c = Compose::new(account_id, name, form);
+        let mut c = Compose::new(account_id, self.identities(), form);
         c.saving = true;
         let save = save_task(&self.backend.cache, account_id, None, &c.form);
         self.compose = Some(c);
@@ -81,6 +101,7 @@ impl App {
         match c.update(m) {
             None => Task::none(),
             Some(compose::Event::Changed) => {
+                c.changes += 1;
                 if c.saving {
                     c.dirty = true;
                     return Task::none();
@@ -123,16 +144,16 @@ impl App {
                 let Some(draft) = c.draft else { return Task::none() };
                 let account_id = c.account_id;
                 let form = c.form.clone();
+                let changes = c.changes;
                 let Some(config) = self.account_config(account_id).cloned() else { return self.no_sending() };
                 let offline = !self.online(account_id);
                 let cache = self.backend.cache.clone();
                 Task::perform(
                     async move {
                         drafts::save(&cache, account_id, Some(draft), &form).await.map_err(|e| e.to_string())?;
-                        drafts::file(&cache, &config, draft, offline).await.map_err(|e| e.to_string())?;
-                        Ok("Draft saved in Drafts.".to_string())
+                        drafts::file(&cache, &config, draft, offline).await.map_err(|e| e.to_string())
                     },
-                    Message::Notice,
+                    move |r| Message::Loaded(Loaded::DraftFiled(changes, r)),
                 )
             }
             Some(compose::Event::Discard) => {
@@ -163,7 +184,50 @@ impl App {
             c.saving = true;
             return save_task(&self.backend.cache, c.account_id, c.draft, &c.form);
         }
+        // Saved here; while online, a copy goes to the server's Drafts a
+        // little later (one filing per pause, not one per keystroke).
+        let due = c.draft.is_some() && c.changes != c.filed_changes && !c.filing_due;
+        let account_id = c.account_id;
+        if due && self.online(account_id) && !self.config.work_offline {
+            if let Some(c) = self.compose.as_mut() {
+                c.filing_due = true;
+            }
+            return Task::perform(tokio::time::sleep(self.draft_upload_delay), |_| Message::FileDraft);
+        }
         Task::none()
+    }
+
+    /// The timer after a change ran out: file the draft as it is now.
+    pub(super) fn file_draft(&mut self) -> Task<Message> {
+        let Some(c) = self.compose.as_mut() else { return Task::none() };
+        c.filing_due = false;
+        let Some(draft) = c.draft else { return Task::none() };
+        if c.changes == c.filed_changes || c.saving || c.dirty {
+            // Still being saved locally: draft_saved starts a new timer.
+            return Task::none();
+        }
+        let (account_id, changes) = (c.account_id, c.changes);
+        let Some(config) = self.account_config(account_id).cloned() else { return Task::none() };
+        let offline = !self.online(account_id) || self.config.work_offline;
+        let cache = self.backend.cache.clone();
+        Task::perform(
+            async move { drafts::file(&cache, &config, draft, offline).await.map_err(|e| e.to_string()) },
+            move |r| Message::Loaded(Loaded::DraftFiled(changes, r)),
+        )
+    }
+
+    /// A copy is in Drafts (or queued for it) as of `changes` changes.
+    pub(super) fn draft_filed(&mut self, changes: u64, filed: Answer<i64>) -> Task<Message> {
+        let Some(c) = self.compose.as_mut() else { return Task::none() };
+        match filed {
+            Ok(_) => {
+                c.filed_changes = c.filed_changes.max(changes);
+                c.filed_note = Some("Draft saved in Drafts".into());
+            }
+            Err(e) => c.filed_note = Some(format!("Draft kept on this computer only: {e}")),
+        }
+        // The upload is a pending change until the engine sends it.
+        self.reload_queue()
     }
 
     pub(super) fn sent(&mut self, result: Answer<String>) -> Task<Message> {

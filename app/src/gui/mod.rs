@@ -92,6 +92,9 @@ pub struct App {
     pub engine_generation: u64,
     /// The number of the search whose results the list shows.
     pub search_run: u64,
+    /// How long after a change the draft is filed in the server's Drafts
+    /// (while online); the local copy is saved at once.
+    pub draft_upload_delay: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +109,8 @@ pub enum Message {
     Compose(compose::Message),
     /// Write a new message (or go back to the one being written).
     Write,
+    /// The timer after a change ran out: file the draft in Drafts.
+    FileDraft,
     Answer(satchel_core::send::reply::Kind),
     Loaded(Loaded),
     Engine(String, EngineEvent),
@@ -134,6 +139,8 @@ pub enum Loaded {
     Acted { message: i64, removed: bool, result: Answer<String> },
     ComposeReady(i64, Answer<satchel_core::send::Compose>),
     DraftSaved(Answer<i64>),
+    /// The draft's copy in Drafts, filed at this change count.
+    DraftFiled(u64, Answer<i64>),
     Suggestions(Answer<Vec<String>>),
     Sent(Answer<String>),
 }
@@ -175,6 +182,7 @@ impl App {
             row_menu: None,
             engine_generation: 0,
             search_run: 0,
+            draft_upload_delay: std::time::Duration::from_secs(15),
         };
         let task = Task::batch([app.reload_accounts(), app.reload_queue()]);
         (app, task)

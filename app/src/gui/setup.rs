@@ -5,7 +5,8 @@
 
 use iced::widget::{button, checkbox, column, container, pick_list, row, scrollable, text, text_input};
 use iced::{Element, Fill};
-use satchel_core::config::{AccountConfig, ImapSettings, Security};
+use satchel_core::autoconfig::SmtpGuess;
+use satchel_core::config::{AccountConfig, ImapSettings, Security, SmtpSettings};
 
 #[derive(Debug, Clone, Default)]
 pub struct Setup {
@@ -20,6 +21,18 @@ pub struct Setup {
     pub allow_plaintext: bool,
     /// A PEM file of a private certificate authority (self-hosted servers).
     pub ca_file: String,
+    /// The name recipients see beside the address.
+    pub display_name: String,
+    /// Outgoing mail; an empty server means the account does not send.
+    pub smtp_host: String,
+    pub smtp_port: String,
+    pub smtp_security: SmtpChoice,
+    pub smtp_username: String,
+    /// The provider files sent mail in Sent itself (Gmail): no copy uploaded.
+    pub server_saves_sent: bool,
+    /// The SMTP settings when editing began, so fields the form does not
+    /// show (a separate CA file) survive a save.
+    original_smtp: Option<SmtpSettings>,
     /// Problems found by the last Save or Test, one per line.
     pub errors: Vec<String>,
     /// What the last autoconfig lookup or connection test said.
@@ -58,6 +71,25 @@ impl SecurityChoice {
     }
 }
 
+/// The same choices for the outgoing server, labelled with its ports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SmtpChoice(pub SecurityChoice);
+
+impl SmtpChoice {
+    const ALL: [SmtpChoice; 3] =
+        [SmtpChoice(SecurityChoice::Tls), SmtpChoice(SecurityChoice::Starttls), SmtpChoice(SecurityChoice::Plain)];
+}
+
+impl std::fmt::Display for SmtpChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            SecurityChoice::Tls => "TLS (port 465)",
+            SecurityChoice::Starttls => "STARTTLS (port 587)",
+            SecurityChoice::Plain => "None (unencrypted)",
+        })
+    }
+}
+
 impl std::fmt::Display for SecurityChoice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -80,8 +112,14 @@ pub enum Message {
     Username(String),
     AllowPlaintext(bool),
     CaFile(String),
+    DisplayName(String),
+    SmtpHost(String),
+    SmtpPort(String),
+    SmtpSecurity(SmtpChoice),
+    SmtpUsername(String),
+    ServerSavesSent(bool),
     FindSettings,
-    Found(Result<Option<ImapSettings>, String>),
+    Found(Result<Option<(ImapSettings, Option<SmtpGuess>)>, String>),
     Test,
     Tested(Result<String, String>),
     Save,
@@ -113,6 +151,13 @@ impl Setup {
             username: account.imap.username.clone(),
             allow_plaintext: account.imap.allow_plaintext,
             ca_file: account.imap.tls_ca_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            display_name: account.display_name.clone().unwrap_or_default(),
+            smtp_host: account.smtp.as_ref().map(|s| s.host.clone()).unwrap_or_default(),
+            smtp_port: account.smtp.as_ref().map(|s| s.port.to_string()).unwrap_or_default(),
+            smtp_security: SmtpChoice(SecurityChoice::from_security(account.smtp.as_ref().map(|s| s.security).unwrap_or_default())),
+            smtp_username: account.smtp.as_ref().and_then(|s| s.username.clone()).unwrap_or_default(),
+            server_saves_sent: account.smtp.as_ref().is_some_and(|s| s.server_saves_sent),
+            original_smtp: account.smtp.clone(),
             editing: true,
             original_login: Some((account.imap.host.clone(), account.imap.username.clone())),
             ..Setup::default()
@@ -146,8 +191,20 @@ impl Setup {
         if self.password.is_empty() && command.is_empty() && (!self.editing || login_changed) {
             errors.push("Enter the password (it is kept in the system keyring), or a password command.".to_string());
         }
-        if self.security == SecurityChoice::Plain && !self.allow_plaintext {
+        let plain = self.security == SecurityChoice::Plain || self.smtp_security.0 == SecurityChoice::Plain;
+        if plain && !self.allow_plaintext {
             errors.push("Without encryption the password travels readable; tick \"Allow unencrypted\" to accept that.".to_string());
+        }
+        let smtp_host = self.smtp_host.trim();
+        if smtp_host.contains(char::is_whitespace) {
+            errors.push("The outgoing server's name cannot contain spaces.".to_string());
+        }
+        let smtp_port = match self.smtp_port.trim() {
+            "" => Some(self.smtp_security.0.security().default_smtp_port()),
+            p => p.parse::<u16>().ok().filter(|p| *p > 0),
+        };
+        if smtp_port.is_none() {
+            errors.push("The outgoing server's port must be a number from 1 to 65535.".to_string());
         }
         let ca_file = self.ca_file.trim();
         if !ca_file.is_empty() && !std::path::Path::new(ca_file).is_file() {
@@ -171,8 +228,16 @@ impl Setup {
                 compress: true,
             },
             password_command: (!command.is_empty()).then(|| command.to_string()),
-            display_name: None,
-            smtp: None,
+            display_name: Some(self.display_name.trim().to_string()).filter(|n| !n.is_empty()),
+            smtp: (!smtp_host.is_empty()).then(|| SmtpSettings {
+                host: smtp_host.to_string(),
+                port: smtp_port.unwrap_or(587),
+                security: self.smtp_security.0.security(),
+                username: Some(self.smtp_username.trim().to_string()).filter(|u| !u.is_empty()),
+                tls_ca_file: self.original_smtp.as_ref().and_then(|s| s.tls_ca_file.clone()),
+                allow_plaintext: self.allow_plaintext,
+                server_saves_sent: self.server_saves_sent,
+            }),
         };
         let password = (!self.password.is_empty() && command.is_empty()).then(|| self.password.clone());
         Ok((account, password))
@@ -196,6 +261,18 @@ impl Setup {
             Message::Username(v) => self.username = v,
             Message::AllowPlaintext(v) => self.allow_plaintext = v,
             Message::CaFile(v) => self.ca_file = v,
+            Message::DisplayName(v) => self.display_name = v,
+            Message::SmtpHost(v) => self.smtp_host = v,
+            Message::SmtpPort(v) => self.smtp_port = v,
+            Message::SmtpSecurity(s) => {
+                let usual = self.smtp_security.0.security().default_smtp_port().to_string();
+                if self.smtp_port.is_empty() || self.smtp_port == usual {
+                    self.smtp_port = s.0.security().default_smtp_port().to_string();
+                }
+                self.smtp_security = s;
+            }
+            Message::SmtpUsername(v) => self.smtp_username = v,
+            Message::ServerSavesSent(v) => self.server_saves_sent = v,
             Message::FindSettings => {
                 if !self.email.contains('@') {
                     self.errors = vec!["Enter the email address first.".into()];
@@ -208,11 +285,18 @@ impl Setup {
             Message::Found(found) => {
                 self.busy = false;
                 match found {
-                    Ok(Some(imap)) => {
+                    Ok(Some((imap, smtp))) => {
                         self.host = imap.host;
                         self.port = imap.port.to_string();
                         self.security = SecurityChoice::from_security(imap.security);
-                        self.username = imap.username;
+                        self.username = imap.username.clone();
+                        if let Some(smtp) = smtp {
+                            self.smtp_host = smtp.host;
+                            self.smtp_port = smtp.port.to_string();
+                            self.smtp_security = SmtpChoice(SecurityChoice::from_security(smtp.security));
+                            // Blank means "the IMAP user name".
+                            self.smtp_username = if smtp.username == imap.username { String::new() } else { smtp.username };
+                        }
                         self.status = Some("Settings found; check them and press Test connection.".into());
                     }
                     Ok(None) => self.status = Some("No published settings found; enter them by hand.".into()),
@@ -292,17 +376,31 @@ impl Setup {
         ]
         .spacing(10)
         .max_width(640);
-        if self.security == SecurityChoice::Plain {
+        form = form.extend([
+            text("Outgoing mail (SMTP)").size(17).into(),
+            field("Server", text_input("smtp.example.org (blank: this account does not send)", &self.smtp_host).on_input(Message::SmtpHost).into()),
+            field("Port", text_input("587", &self.smtp_port).on_input(Message::SmtpPort).into()),
+            field("Security", pick_list(SmtpChoice::ALL, Some(self.smtp_security), Message::SmtpSecurity).into()),
+            field("User name", text_input("(the IMAP user name)", &self.smtp_username).on_input(Message::SmtpUsername).into()),
+            field("Your name", text_input("shown to recipients, e.g. Ada Lovelace", &self.display_name).on_input(Message::DisplayName).into()),
+            checkbox(self.server_saves_sent)
+                .label("The server keeps a copy of sent mail itself (do not upload one to Sent)")
+                .on_toggle(Message::ServerSavesSent)
+                .into(),
+        ]);
+        if self.security == SecurityChoice::Plain || self.smtp_security.0 == SecurityChoice::Plain {
             form = form.push(checkbox(self.allow_plaintext).label("Allow unencrypted (the password is sent readable)").on_toggle(Message::AllowPlaintext));
         }
+        // The verdict and the buttons stay in view below the scrolling form.
+        let mut footer = column![].spacing(8).max_width(640).width(Fill);
         for e in &self.errors {
-            form = form.push(text(e.as_str()).style(text::danger));
+            footer = footer.push(text(e.as_str()).style(text::danger));
         }
         if let Some(s) = &self.status {
-            form = form.push(text(s.as_str()));
+            footer = footer.push(text(s.as_str()));
         }
         let ready = !self.busy;
-        form = form.push(
+        footer = footer.push(
             row![
                 button("Test connection").on_press_maybe(ready.then_some(Message::Test)),
                 button("Save").on_press_maybe(ready.then_some(Message::Save)).style(button::success),
@@ -310,6 +408,10 @@ impl Setup {
             ]
             .spacing(10),
         );
-        scrollable(container(form).padding(24).center_x(Fill)).height(Fill).into()
+        column![
+            scrollable(container(form).padding(24).center_x(Fill)).height(Fill),
+            container(footer).padding([12, 24]).center_x(Fill),
+        ]
+        .into()
     }
 }

@@ -137,6 +137,7 @@ impl App {
             },
             Message::Compose(m) => self.compose_message(m),
             Message::Write => self.write_new(),
+            Message::FileDraft => self.file_draft(),
             Message::Answer(kind) => self.answer(kind),
             Message::Engine(account, event) => self.engine_event(account, event),
             Message::Act(action) => {
@@ -180,6 +181,7 @@ impl App {
         match loaded {
             Loaded::ComposeReady(account, form) => self.compose_ready(account, form),
             Loaded::DraftSaved(r) => self.draft_saved(r),
+            Loaded::DraftFiled(changes, r) => self.draft_filed(changes, r),
             Loaded::Suggestions(r) => {
                 if let Some(c) = self.compose.as_mut() {
                     c.suggestions = r.unwrap_or_default();
@@ -512,7 +514,7 @@ impl App {
                 async move {
                     satchel_core::autoconfig::discover(&email)
                         .await
-                        .map(|found| found.map(|d| d.imap))
+                        .map(|found| found.map(|d| (d.imap, d.smtp)))
                         .map_err(|e| e.to_string())
                 },
                 |r| Message::Setup(setup::Message::Found(r)),
@@ -523,10 +525,18 @@ impl App {
                         Some(p) => p,
                         None => satchel_core::credentials::password(&account).await.map_err(|e| e.to_string())?,
                     };
-                    satchel_core::setup::test_connection(&account, &password)
+                    let incoming = satchel_core::setup::test_connection(&account, &password)
                         .await
                         .map(|summary| summary.to_string())
-                        .map_err(|problem| problem.to_string())
+                        .map_err(|problem| problem.to_string())?;
+                    // The outgoing server, when one is set, with the same password.
+                    match &account.smtp {
+                        None => Ok(format!("{incoming} No outgoing server is set, so this account cannot send.")),
+                        Some(smtp) => match satchel_core::send::smtp::check_login(&account, &password).await {
+                            Ok(()) => Ok(format!("{incoming} Outgoing: logged in to {}.", smtp.host)),
+                            Err(failure) => Err(format!("Incoming works ({incoming}) but the outgoing server failed: {failure}")),
+                        },
+                    }
                 },
                 |r| Message::Setup(setup::Message::Tested(r)),
             ),

@@ -82,6 +82,12 @@ pub async fn connect(account: &AccountConfig, password: &str) -> Result<Session,
     Ok(Session { conn })
 }
 
+/// "Test connection" for the outgoing server: log in, say goodbye.
+pub async fn check_login(account: &AccountConfig, password: &str) -> Result<(), Failure> {
+    connect(account, password).await?.quit().await;
+    Ok(())
+}
+
 fn tls_parameters(account: &AccountConfig, host: &str) -> Result<TlsParameters, Failure> {
     let mut builder = TlsParameters::builder(host.to_string());
     let ca_file = account.smtp.as_ref().and_then(|s| s.tls_ca_file.clone()).or_else(|| account.imap.tls_ca_file.clone());
