@@ -277,3 +277,65 @@ async fn an_uncertain_send_waits_for_resend_in_the_pending_page() {
     assert_eq!(cache.outbox_item(id).expect("read").map(|m| m.state), Some("queued".to_string()));
     assert!(shows(&app, "waiting to be sent"), "the page shows it queued again");
 }
+
+/// Two accounts that send: the form starts from the first, "From" switches
+/// to the other, and the message waits in that account's outbox with its
+/// name and address in From (working offline, nothing connects).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_choice_sends_through_the_chosen_account() {
+    use satchel::gui::compose::Message as Form;
+    use satchel_core::config::{AccountConfig, ImapSettings, Security, SmtpSettings};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let account = |name: &str, email: &str, display: &str| AccountConfig {
+        name: name.into(),
+        email: email.into(),
+        imap: ImapSettings {
+            host: "127.0.0.1".into(),
+            port: 1,
+            security: Security::Tls,
+            username: email.into(),
+            tls_ca_file: None,
+            allow_plaintext: false,
+            compress: true,
+        },
+        password_command: Some("printf unused".into()),
+        display_name: Some(display.into()),
+        smtp: Some(SmtpSettings {
+            host: "127.0.0.1".into(),
+            port: 1,
+            security: Security::Tls,
+            username: None,
+            tls_ca_file: None,
+            allow_plaintext: false,
+            server_saves_sent: false,
+        }),
+    };
+    let config = Config {
+        work_offline: true,
+        accounts: vec![account("Home", "ada@home.example", "Ada"), account("Work", "ada@work.example", "Ada at Work")],
+        ..Config::default()
+    };
+    Profile::in_dir(dir.path()).save(&config).expect("config");
+    let backend = Backend::open(Profile::in_dir(dir.path()), false).expect("profile");
+    let (mut app, task) = App::boot(backend);
+    settle(&mut app, task).await;
+
+    let clicked = click(&app, "Write");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.page, Page::Compose);
+    let c = app.compose.as_ref().expect("form");
+    assert_eq!(c.identities.iter().find(|i| i.account_id == c.account_id).map(|i| i.label.as_str()), Some("Ada <ada@home.example>"), "starts from the first account");
+    let work = app.compose.as_ref().expect("form").identities.iter().find(|i| i.label.contains("work")).cloned().expect("Work listed");
+    let typed = [Form::From(work.clone()), Form::To("bob@example.org".into()), Form::Subject("Quarterly".into())];
+    deliver(&mut app, typed.into_iter().map(Message::Compose).collect()).await;
+    assert_eq!(app.compose.as_ref().map(|c| c.account_id), Some(work.account_id));
+    let clicked = click(&app, "Send");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.notice.as_deref(), Some("Queued in the outbox; it goes when you are online."));
+    let cache = app.backend.cache.clone();
+    assert!(cache.outbox(app.accounts.iter().find(|a| a.name == "Home").expect("Home").id).expect("outbox").is_empty());
+    let queued = cache.outbox(work.account_id).expect("outbox");
+    assert_eq!(queued.len(), 1, "queued in Work's outbox");
+    let raw = String::from_utf8(cache.outgoing_raw(queued[0].id).expect("raw").expect("kept")).expect("utf-8");
+    assert!(raw.contains("From: \"Ada at Work\" <ada@work.example>"), "{raw}");
+}
