@@ -174,6 +174,57 @@ async fn an_attachment_arrives_byte_for_byte() -> Result<()> {
     Ok(())
 }
 
+/// Forward: the original's attachments (fetched from the server, as only
+/// headers are cached) go along byte for byte, Fwd: is added once, and the
+/// original is marked $Forwarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forward_keeps_the_attachments_and_marks_the_original() -> Result<()> {
+    let (dovecot, postfix, _dir, cache, account) = setup().await?;
+    let pdf: Vec<u8> = (0..40_000u32).map(|i| (i.wrapping_mul(40_503) >> 7) as u8).collect();
+    let original = {
+        use lettre::message::{Attachment as Part, MultiPart, SinglePart, header::ContentType};
+        let pdf_type = ContentType::parse("application/pdf").context("content type")?;
+        lettre::Message::builder()
+            .from("Carol <carol@example.test>".parse().context("from")?)
+            .to("alice@example.test".parse().context("to")?)
+            .subject("Tickets")
+            .message_id(Some("<tickets@example.test>".into()))
+            .multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain("Both tickets attached.".to_string()))
+                    .singlepart(Part::new("tickets.pdf".into()).body(pdf.clone(), pdf_type)),
+            )
+            .context("building the original")?
+            .formatted()
+    };
+    let mut peer = Peer::connect(&dovecot, "alice").await?;
+    peer.append("INBOX", None, &original).await?;
+    peer.logout().await?;
+    sync(&cache, &account).await?;
+    let account_id = cache.account_by_name(&account.name)?.id;
+    let inbox = cache.mailbox_by_name(account_id, "INBOX")?;
+    let id = cache.read(|r| r.message_ids(inbox.id))?.into_iter().next().context("the original is cached")?;
+
+    let mut c = reply::start(&cache, Some(&account), &account.email, id, reply::Kind::Forward, false).await?;
+    assert_eq!(c.subject, "Fwd: Tickets");
+    assert!(c.body.contains("Both tickets attached."), "the forwarded text is quoted: {}", c.body);
+    assert_eq!(c.attachments.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["tickets.pdf"]);
+    c.to = "Bob <bob@example.test>".into();
+    let (_, message_id) = queue(&cache, &account, &c).await?;
+    assert_eq!(send::outbox::flush(&cache, &account).await?.sent, 1);
+
+    let got = delivered(&dovecot, &postfix, &message_id).await?;
+    assert_eq!(got.len(), 1, "bob has the forward once");
+    let parsed = MessageParser::new().parse(&got[0]).context("parsing the forward")?;
+    assert_eq!(parsed.subject(), Some("Fwd: Tickets"));
+    let attachment = parsed.attachment(0).context("the attachment went along")?;
+    assert_eq!(attachment.attachment_name(), Some("tickets.pdf"));
+    assert!(attachment.contents() == pdf.as_slice(), "forwarded attachment bytes differ");
+    sync(&cache, &account).await?;
+    assert_eq!(server_uids(&dovecot, "alice", "INBOX", "KEYWORD $Forwarded").await?.len(), 1, "the original is $Forwarded");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_smtp_down_the_message_waits_with_the_reason_and_goes_once_later() -> Result<()> {
     let (dovecot, postfix, _dir, cache, mut account) = setup().await?;
