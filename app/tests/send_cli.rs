@@ -120,3 +120,60 @@ fn in_bobs_inbox_now(dovecot: &Dovecot, subject: &str) -> usize {
         .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.lines().any(|l| l == format!("Subject: {subject}"))))
         .count()
 }
+
+/// A real `satchel send` process killed while it waits for the server's
+/// verdict on a message the server has already taken (a proxy swallows
+/// the "250 OK"): bob gets it once, `satchel outbox` then says "may have
+/// been sent", and the next send does not send it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_killed_after_the_server_took_the_message_does_not_resend_it() -> anyhow::Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions { smtp: true, ..DovecotOptions::default() })?;
+    let postfix = Postfix::start(&dovecot)?;
+    // Over implicit TLS; the message is ~300 KB, so once 200 KB went up
+    // the next answer is the verdict on it.
+    let proxy = satchel_tests::CuttingProxy::muting_after_upload(postfix.smtps_port, 200_000).await?;
+    let dir = tempfile::tempdir()?;
+    let profile = dir.path();
+    let (imap_port, smtp_port, ca) = (dovecot.imaps_port.to_string(), proxy.port.to_string(), dovecot.ca_file.display().to_string());
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "alice-pw\n")?;
+    let command = format!("cat {}", secret.display());
+    let added = satchel(
+        profile,
+        &[
+            "account", "add", "--name", "alice", "--email", "alice@example.test", "--imap-host", "127.0.0.1",
+            "--imap-port", &imap_port, "--username", "alice", "--password-command", &command, "--tls-ca-file", &ca,
+            "--smtp-host", "127.0.0.1", "--smtp-port", &smtp_port, "--smtp-security", "tls",
+        ],
+        None,
+    );
+    assert!(added.status.success(), "{}", text(&added));
+    assert!(satchel(profile, &["sync"], None).status.success());
+    let body = dir.path().join("long.txt");
+    std::fs::write(&body, (0..6000).map(|i| format!("Line {i} of the minutes, kept long on purpose.\n")).collect::<String>())?;
+
+    let mut sender = Command::new(env!("CARGO_BIN_EXE_satchel"))
+        .arg("--profile")
+        .arg(profile)
+        .args(["send", "--to", "bob@example.test", "--subject", "Killed mid-send", "--body-file"])
+        .arg(&body)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    assert_eq!(in_bobs_inbox(&dovecot, "Killed mid-send"), 1, "the server took it\n{}", postfix.log());
+    assert!(sender.try_wait()?.is_none(), "the sender is still waiting for the verdict");
+    assert!(proxy.muted.load(std::sync::atomic::Ordering::SeqCst) > 0, "the verdict was held back");
+    sender.kill()?;
+    sender.wait()?;
+
+    let listed = text(&satchel(profile, &["outbox"], None));
+    assert!(listed.contains("may have been sent: \"Killed mid-send\""), "{listed}");
+    // Another send goes out alone; the killed one waits for the user.
+    let next = satchel(profile, &["send", "--to", "bob@example.test", "--subject", "Next one", "--body-stdin"], Some("Short.\n"));
+    assert!(next.status.success(), "{}", text(&next));
+    assert_eq!(in_bobs_inbox(&dovecot, "Next one"), 1);
+    postfix.wait_queue_empty(Duration::from_secs(5))?;
+    assert_eq!(in_bobs_inbox_now(&dovecot, "Killed mid-send"), 1, "not sent a second time");
+    assert!(text(&satchel(profile, &["outbox"], None)).contains("may have been sent"));
+    Ok(())
+}

@@ -15,6 +15,8 @@ pub struct CuttingProxy {
     pub rewrites: Arc<AtomicU64>,
     /// Connections cut so far.
     pub cuts: Arc<AtomicU64>,
+    /// Server bytes swallowed by [`CuttingProxy::muting_after_upload`].
+    pub muted: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -30,6 +32,29 @@ impl CuttingProxy {
     /// our parser cannot read.
     pub async fn rewriting(target: u16, from: &[u8], to: &[u8]) -> Result<CuttingProxy> {
         Self::spawn(target, u64::MAX, Some((from.to_vec(), to.to_vec()))).await
+    }
+
+    /// Forwards everything until the client has sent more than `upload`
+    /// bytes; from then on the server's answers are swallowed while both
+    /// connections stay open. Works through TLS, as it only counts bytes:
+    /// a server that took a large message and whose "250 OK" never
+    /// reaches the client.
+    pub async fn muting_after_upload(target: u16, upload: u64) -> Result<CuttingProxy> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let muted = Arc::new(AtomicU64::new(0));
+        let muted2 = muted.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let muted = muted2.clone();
+                tokio::spawn(async move {
+                    if let Ok(server) = TcpStream::connect(("127.0.0.1", target)).await {
+                        let _ = mute(client, server, upload, muted).await;
+                    }
+                });
+            }
+        });
+        Ok(CuttingProxy { port, rewrites: Arc::default(), cuts: Arc::default(), muted, task })
     }
 
     async fn spawn(target: u16, cut_after: u64, rewrite: Option<(Vec<u8>, Vec<u8>)>) -> Result<CuttingProxy> {
@@ -48,7 +73,7 @@ impl CuttingProxy {
                 });
             }
         });
-        Ok(CuttingProxy { port, rewrites, cuts, task })
+        Ok(CuttingProxy { port, rewrites, cuts, muted: Arc::default(), task })
     }
 }
 
@@ -56,6 +81,36 @@ impl Drop for CuttingProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+async fn mute(client: TcpStream, server: TcpStream, upload: u64, muted: Arc<AtomicU64>) -> Result<()> {
+    let (mut cr, mut cw) = client.into_split();
+    let (mut sr, mut sw) = server.into_split();
+    let sent = Arc::new(AtomicU64::new(0));
+    let sent2 = sent.clone();
+    let up = tokio::spawn(async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n) = cr.read(&mut buf).await {
+            if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+            sent2.fetch_add(n as u64, Ordering::SeqCst);
+        }
+    });
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = sr.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        if sent.load(Ordering::SeqCst) > upload {
+            muted.fetch_add(n as u64, Ordering::SeqCst);
+        } else {
+            cw.write_all(&buf[..n]).await?;
+        }
+    }
+    up.abort();
+    Ok(())
 }
 
 async fn forward(

@@ -153,6 +153,8 @@ pub async fn outbox(cx: &Context, what: &str, id: Option<i64>) -> Result<()> {
         }
         return Ok(());
     }
+    let cache = Arc::new(cache);
+    send::outbox::recover(&cache).await?;
     let items = cache.outbox(account_id)?;
     if cx.json {
         return print_json(&items);

@@ -92,6 +92,13 @@ impl Drop for InFlight {
     }
 }
 
+/// Marks rows whose sender died mid-send as "may have been sent", so a
+/// listing tells the truth before the next pass.
+pub async fn recover(cache: &Arc<Cache>) -> Result<()> {
+    db(cache, |c| c.recover_outbox(&holder_alive)).await?;
+    Ok(())
+}
+
 /// Sends what is queued for `account`. Returns what happened; errors are
 /// only the cache's (SMTP trouble is recorded on the rows).
 pub async fn flush(cache: &Arc<Cache>, account: &AccountConfig) -> Result<FlushReport> {
