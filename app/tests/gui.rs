@@ -326,8 +326,17 @@ async fn from_choice_sends_through_the_chosen_account() {
     let c = app.compose.as_ref().expect("form");
     assert_eq!(c.identities.iter().find(|i| i.account_id == c.account_id).map(|i| i.label.as_str()), Some("Ada <ada@home.example>"), "starts from the first account");
     let work = app.compose.as_ref().expect("form").identities.iter().find(|i| i.label.contains("work")).cloned().expect("Work listed");
-    let typed = [Form::From(work.clone()), Form::To("bob@example.org".into()), Form::Subject("Quarterly".into())];
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "figures attached\n").expect("file");
+    let typed = [
+        Form::From(work.clone()),
+        Form::To("bob@example.org".into()),
+        Form::Subject("Quarterly".into()),
+        // What the file chooser hands back.
+        Form::Chosen(vec![notes]),
+    ];
     deliver(&mut app, typed.into_iter().map(Message::Compose).collect()).await;
+    assert!(shows(&app, "📎 notes.txt (text/plain)"), "the chosen file is listed");
     assert_eq!(app.compose.as_ref().map(|c| c.account_id), Some(work.account_id));
     let clicked = click(&app, "Send");
     deliver(&mut app, clicked).await;
@@ -338,4 +347,5 @@ async fn from_choice_sends_through_the_chosen_account() {
     assert_eq!(queued.len(), 1, "queued in Work's outbox");
     let raw = String::from_utf8(cache.outgoing_raw(queued[0].id).expect("raw").expect("kept")).expect("utf-8");
     assert!(raw.contains("From: \"Ada at Work\" <ada@work.example>"), "{raw}");
+    assert!(raw.contains("filename=\"notes.txt\""), "the file is attached: {raw}");
 }

@@ -65,6 +65,10 @@ pub enum Message {
     Body(text_editor::Action),
     AttachPath(String),
     Attach,
+    /// Open the system's file chooser.
+    ChooseFiles,
+    /// Files picked there (none when it was cancelled).
+    Chosen(Vec<std::path::PathBuf>),
     Remove(usize),
     Suggestion(String),
     Send,
@@ -75,6 +79,8 @@ pub enum Message {
 pub enum Event {
     /// The form changed: save the local draft.
     Changed,
+    /// Show the file chooser.
+    ChooseFiles,
     /// Look up completions for this text.
     Suggest(String),
     Send,
@@ -159,9 +165,17 @@ impl Compose {
                     self.error = Some(format!("No file at {}", path.display()));
                     return None;
                 }
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "attachment".into());
-                self.form.attachments.push(Attachment { mime_type: send::compose::mime_for(&name), name, source: Source::File(path) });
+                self.attach(path);
                 self.attach_path.clear();
+            }
+            Message::ChooseFiles => return Some(Event::ChooseFiles),
+            Message::Chosen(paths) => {
+                if paths.is_empty() {
+                    return None;
+                }
+                for path in paths {
+                    self.attach(path);
+                }
             }
             Message::Remove(i) => {
                 if i < self.form.attachments.len() {
@@ -181,6 +195,11 @@ impl Compose {
             Message::Discard => return Some(Event::Discard),
         }
         Some(Event::Changed)
+    }
+
+    fn attach(&mut self, path: std::path::PathBuf) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "attachment".into());
+        self.form.attachments.push(Attachment { mime_type: send::compose::mime_for(&name), name, source: Source::File(path) });
     }
 
     pub fn view(&self) -> Element<'_, Message> {
@@ -208,7 +227,8 @@ impl Compose {
         }
         page = page.push(
             row![
-                text_input("Attach a file: its path", &self.attach_path).on_input(Message::AttachPath).on_submit(Message::Attach),
+                button("Attach files…").on_press(Message::ChooseFiles).style(button::secondary),
+                text_input("or type a file's path", &self.attach_path).on_input(Message::AttachPath).on_submit(Message::Attach),
                 button("Attach").on_press(Message::Attach).style(button::secondary),
             ]
             .spacing(6),

@@ -109,6 +109,13 @@ impl App {
                 c.saving = true;
                 save_task(&self.backend.cache, c.account_id, c.draft, &c.form)
             }
+            Some(compose::Event::ChooseFiles) => Task::perform(
+                async {
+                    let picked = rfd::AsyncFileDialog::new().set_title("Attach files").pick_files().await;
+                    picked.unwrap_or_default().into_iter().map(|f| f.path().to_path_buf()).collect()
+                },
+                |paths| Message::Compose(compose::Message::Chosen(paths)),
+            ),
             Some(compose::Event::Suggest(prefix)) => {
                 let account = c.account_id;
                 self.query(
