@@ -52,6 +52,12 @@ impl Postfix {
     /// `dovecot`, which must have been started with `DovecotOptions { smtp:
     /// true, .. }`.
     pub fn start(dovecot: &Dovecot) -> Result<Postfix> {
+        Self::start_with(dovecot, "")
+    }
+
+    /// [`Postfix::start`] with `extra` appended to main.cf (later settings
+    /// win), e.g. `message_size_limit = 50000`.
+    pub fn start_with(dovecot: &Dovecot, extra: &str) -> Result<Postfix> {
         let postfix = postfix_binary("postfix")?;
         let (Some(lmtp_port), Some(auth_port)) = (dovecot.lmtp_port, dovecot.auth_port) else {
             bail!("Postfix needs a Dovecot started with `DovecotOptions {{ smtp: true, .. }}` (LMTP and auth listeners)");
@@ -78,7 +84,7 @@ impl Postfix {
         let submission_port = free_port()?;
         let smtps_port = free_port()?;
         let users: Vec<String> = dovecot.options.users.iter().map(|(u, _)| format!("{u}@{DOMAIN}={u}")).collect();
-        let main_cf = main_cf(root, lmtp_port, auth_port, &users.join(", "));
+        let main_cf = format!("{}{extra}\n", main_cf(root, lmtp_port, auth_port, &users.join(", ")));
         let main_path = root.join("etc/main.cf");
         std::fs::write(&main_path, main_cf)?;
         std::fs::write(root.join("etc/master.cf"), master_cf(submission_port, smtps_port))?;

@@ -225,6 +225,55 @@ async fn a_forward_keeps_the_attachments_and_marks_the_original() -> Result<()> 
     Ok(())
 }
 
+/// A message over the server's size limit is kept, marked not sent, with
+/// the server's words; nothing reaches bob.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_too_big_for_the_server_is_kept_with_its_words() -> Result<()> {
+    let dovecot = Dovecot::start(DovecotOptions { smtp: true, ..DovecotOptions::default() })?;
+    let postfix = Postfix::start_with(&dovecot, "message_size_limit = 100000")?;
+    let account = postfix.account_with_smtp(&dovecot, "alice");
+    let (dir, cache) = temp_cache()?;
+    sync(&cache, &account).await?;
+    let path = dir.path().join("scan.bin");
+    std::fs::write(&path, vec![7u8; 200_000])?;
+    let mut c = to_bob("too big");
+    c.attachments.push(Attachment { name: "scan.bin".into(), mime_type: "application/octet-stream".into(), source: Source::File(path) });
+    let (id, message_id) = queue(&cache, &account, &c).await?;
+    let report = send::outbox::flush(&cache, &account).await?;
+    assert_eq!((report.sent, report.failed), (0, 1), "{report:?}");
+    let item = cache.outbox_item(id)?.context("kept in the outbox")?;
+    assert_eq!(item.state, "failed");
+    let error = item.last_error.unwrap_or_default();
+    assert!(error.contains("552") && error.contains("too big"), "the server's words are kept: {error}");
+    assert!(cache.outgoing_raw(id)?.is_some_and(|raw| raw.len() > 200_000), "the whole message is kept");
+    assert!(delivered_now(&dovecot, &message_id).is_empty());
+    Ok(())
+}
+
+/// A wrong password: nothing is sent, the message stays with the server's
+/// refusal, and once the password is right, Retry sends it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_keeps_the_message_until_retried() -> Result<()> {
+    let (dovecot, postfix, _dir, cache, account) = setup().await?;
+    let mut wrong = account.clone();
+    wrong.password_command = Some("printf not-the-password".into());
+    let (id, message_id) = queue(&cache, &wrong, &to_bob("after a login failure")).await?;
+    let report = send::outbox::flush(&cache, &wrong).await?;
+    assert_eq!(report.sent, 0, "{report:?}");
+    let item = cache.outbox_item(id)?.context("kept in the outbox")?;
+    let error = item.last_error.unwrap_or_default();
+    assert!(error.contains("535"), "the server's refusal is kept: {error}");
+    // Not retried by itself with the same wrong password (the server
+    // might lock the account); the user fixes it and presses Retry.
+    assert_eq!(item.state, "failed", "a refused login is shown as not sent");
+    assert!(delivered_now(&dovecot, &message_id).is_empty());
+    assert!(cache.retry_outgoing(id)?, "Retry queues it again");
+    let report = send::outbox::flush(&cache, &account).await?;
+    assert_eq!(report.sent, 1, "{report:?}");
+    assert_eq!(delivered(&dovecot, &postfix, &message_id).await?.len(), 1);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_smtp_down_the_message_waits_with_the_reason_and_goes_once_later() -> Result<()> {
     let (dovecot, postfix, _dir, cache, mut account) = setup().await?;
