@@ -250,8 +250,8 @@ async fn a_message_too_big_for_the_server_is_kept_with_its_words() -> Result<()>
     Ok(())
 }
 
-/// A wrong password: nothing is sent, the message stays with the server's
-/// refusal, and once the password is right, Retry sends it once.
+/// A wrong password: nothing is sent, the message waits with the server's
+/// refusal, and once the password is right it goes, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_login_keeps_the_message_until_retried() -> Result<()> {
     let (dovecot, postfix, _dir, cache, account) = setup().await?;
@@ -263,11 +263,10 @@ async fn a_refused_login_keeps_the_message_until_retried() -> Result<()> {
     let item = cache.outbox_item(id)?.context("kept in the outbox")?;
     let error = item.last_error.unwrap_or_default();
     assert!(error.contains("535"), "the server's refusal is kept: {error}");
-    // Not retried by itself with the same wrong password (the server
-    // might lock the account); the user fixes it and presses Retry.
-    assert_eq!(item.state, "failed", "a refused login is shown as not sent");
+    // Nothing went out, so it waits (the engine tries again after a pause
+    // of a minute) and goes by itself once the password is fixed.
+    assert_eq!(item.state, "queued", "a refused login leaves the message waiting");
     assert!(delivered_now(&dovecot, &message_id).is_empty());
-    assert!(cache.retry_outgoing(id)?, "Retry queues it again");
     let report = send::outbox::flush(&cache, &account).await?;
     assert_eq!(report.sent, 1, "{report:?}");
     assert_eq!(delivered(&dovecot, &postfix, &message_id).await?.len(), 1);
