@@ -351,6 +351,15 @@ impl Cache {
         Ok(())
     }
 
+    /// Counts an attempt before a command that is not safe to repeat
+    /// (COPY) goes out, so a retry after a crash knows to check first.
+    pub fn op_sent(&self, op: i64) -> Result<()> {
+        self.write()?
+            .execute("UPDATE ops SET attempts = attempts + 1 WHERE id = ?1", params![op])
+            .context("recording an attempt")?;
+        Ok(())
+    }
+
     /// Marks an op failed with the server's words; it stays queued.
     pub fn fail_op(&self, op: i64, error: &str, permanent: bool) -> Result<()> {
         self.write()?

@@ -113,6 +113,14 @@ impl Peer {
     }
 
     /// UID, flags and size of every message in `mailbox`, by UID.
+    /// UID COPY from `mailbox` to `to`.
+    pub async fn copy_uids(&mut self, mailbox: &str, uids: &str, to: &str) -> Result<()> {
+        self.select(mailbox).await?;
+        self.session.uid_copy(uids, to).await.context("peer UID COPY")?;
+        self.drain();
+        Ok(())
+    }
+
     pub async fn snapshot(&mut self, mailbox: &str) -> Result<Vec<ServerMessage>> {
         self.select(mailbox).await?;
         let mut out = Vec::new();

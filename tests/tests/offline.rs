@@ -223,6 +223,18 @@ async fn append_copy_and_folder_changes_made_offline_reach_the_server_once() -> 
     assert_eq!((summary.replayed, summary.conflicts), (1, 0));
     assert_eq!(peer.snapshot("Receipts").await?.len(), 3);
     assert_cache_equals_server(&a, &account, "Receipts", &mut peer).await?;
+
+    // The same for a copy: the COPY went out (its attempt is recorded
+    // first) and the server did it, but the answer was lost. The retry
+    // finds the copy by Message-ID instead of copying again.
+    let copy = a.queue_copy(id_of(&a, acc, "INBOX", 1)?, receipts)?;
+    let op = a.ops(acc)?.into_iter().find(|o| matches!(o.op, satchel_cache::Op::Copy { copy: c, .. } if c == copy)).map(|o| o.id).ok_or_else(|| anyhow::anyhow!("copy op"))?;
+    a.op_sent(op)?;
+    peer.copy_uids("INBOX", "1", "Receipts").await?; // what the server did before the crash
+    let summary = sync(&a, &account).await?;
+    assert_eq!((summary.replayed, summary.conflicts), (1, 0));
+    assert_eq!(peer.snapshot("Receipts").await?.len(), 4, "one copy, not two");
+    assert_cache_equals_server(&a, &account, "Receipts", &mut peer).await?;
     Ok(())
 }
 

@@ -70,10 +70,26 @@ pub(super) async fn run_work(
                 }
                 Op::Copy { uid, to_name, copy } => {
                     let mid = db(cache, move |c| c.message_id_header(copy)).await.ok().flatten();
-                    let uid = match relocate(conn, cache, validity_changed, uid, mid, row.id).await? {
+                    let uid = match relocate(conn, cache, validity_changed, uid, mid.clone(), row.id).await? {
                         Ok(u) => u,
                         Err(outcome) => return Ok(Some((Some(copy), outcome))),
                     };
+                    // A COPY sent before whose answer was never recorded (the
+                    // connection, the engine or the app died first) may have
+                    // been done: look for it in the target before copying again.
+                    if row.attempts > 0
+                        && let Some(id) = mid.as_deref()
+                    {
+                        select(conn, &to_name).await?;
+                        let found = search_message_id(conn, id).await?.last().copied();
+                        // Back to the source, which the COPY reads from.
+                        select(conn, &row.mailbox_name).await?;
+                        if let Some(found) = found {
+                            return Ok(Some((Some(copy), OpOutcome { new_uid: Some(found), ..OpOutcome::default() })));
+                        }
+                    }
+                    let op = row.id;
+                    db(cache, move |c| c.op_sent(op)).await?;
                     copy_message(conn, uid, &to_name).await.map(|o| Some((Some(copy), o)))
                 }
                 Op::Append { flags, message_id } => {
