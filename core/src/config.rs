@@ -213,6 +213,28 @@ impl Profile {
             .map_err(|e| CoreError::io(format!("replacing {}", self.config_file.display()), e))
     }
 
+    /// Changes the config under a lock: read, change, write. The window and
+    /// the command line may both change it at once; without the lock one
+    /// of two changes could be lost.
+    pub fn update<T>(&self, change: impl FnOnce(&mut Config) -> Result<T>) -> Result<T> {
+        let dir = self.config_file.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| CoreError::io(format!("creating {}", dir.display()), e))?;
+        let lock_path = self.config_file.with_extension("toml.lock");
+        let lock = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| CoreError::io(format!("opening {}", lock_path.display()), e))?;
+        lock.lock().map_err(|e| CoreError::io(format!("locking {}", lock_path.display()), e))?;
+        let mut config = self.load()?;
+        let out = change(&mut config)?;
+        self.save(&config)?;
+        // Dropping the file releases the lock.
+        drop(lock);
+        Ok(out)
+    }
+
     /// Opens the profile's cache, creating its folder if needed.
     pub fn open_cache(&self) -> Result<satchel_cache::Cache> {
         if let Some(dir) = self.cache_file.parent() {
@@ -264,6 +286,32 @@ mod tests {
         assert_eq!(profile.load()?, config);
         let text = std::fs::read_to_string(&profile.config_file).map_err(|e| CoreError::io("read", e))?;
         assert!(!text.to_lowercase().contains("password ="), "{text}");
+        Ok(())
+    }
+
+    /// Two writers at once (threads standing in for the window and the
+    /// command line): every change survives.
+    #[test]
+    fn concurrent_updates_lose_nothing() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| CoreError::io("tempdir", e))?;
+        let profile = Profile::in_dir(dir.path());
+        let writers: Vec<_> = (0..8)
+            .map(|n| {
+                let profile = profile.clone();
+                std::thread::spawn(move || {
+                    profile.update(|c| {
+                        c.ui.muted_accounts.push(format!("account-{n}"));
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().map_err(|_| CoreError::Compose("a writer panicked".into()))??;
+        }
+        let mut muted = profile.load()?.ui.muted_accounts;
+        muted.sort();
+        assert_eq!(muted, (0..8).map(|n| format!("account-{n}")).collect::<Vec<_>>());
         Ok(())
     }
 

@@ -101,7 +101,7 @@ fn add(cx: &Context, a: AddArgs) -> Result<()> {
         Some(p) => Some(std::fs::canonicalize(&p).with_context(|| format!("CA file {}", p.display()))?),
         None => None,
     };
-    let mut config = cx.profile.load()?;
+    let config = cx.profile.load()?;
     if config.accounts.iter().any(|x| x.name == a.name) {
         return Err(satchel_core::CoreError::AccountExists(a.name).into());
     }
@@ -141,8 +141,14 @@ fn add(cx: &Context, a: AddArgs) -> Result<()> {
         }
         satchel_core::credentials::store_password(&account, password)?;
     }
-    config.accounts.push(account.clone());
-    cx.profile.save(&config)?;
+    let added = account.clone();
+    cx.profile.update(move |config| {
+        if config.accounts.iter().any(|a| a.name == added.name) {
+            return Err(satchel_core::CoreError::AccountExists(added.name));
+        }
+        config.accounts.push(added);
+        Ok(())
+    })?;
     if cx.json {
         print_json(&AccountView::from(&account))
     } else {

@@ -95,9 +95,10 @@ pub fn delete(cx: &Context, id: i64, permanent: bool) -> Result<()> {
 }
 
 pub fn offline(cx: &Context, on: bool) -> Result<()> {
-    let mut config = cx.profile.load()?;
-    config.work_offline = on;
-    cx.profile.save(&config)?;
+    cx.profile.update(|config| {
+        config.work_offline = on;
+        Ok(())
+    })?;
     if cx.json {
         return print_json(&serde_json::json!({ "work_offline": on }));
     }

@@ -399,9 +399,10 @@ impl App {
         }
         self.query(
             move |b| {
-                let mut config = b.config()?;
-                config.work_offline = on;
-                b.profile.save(&config)?;
+                b.profile.update(|config| {
+                    config.work_offline = on;
+                    Ok(())
+                })?;
                 Ok(String::new())
             },
             Message::Notice,
@@ -495,9 +496,10 @@ impl App {
         let ui = self.config.ui.clone();
         self.query(
             move |b| {
-                let mut config = b.config()?;
-                config.ui = ui;
-                b.profile.save(&config)?;
+                b.profile.update(|config| {
+                    config.ui = ui;
+                    Ok(())
+                })?;
                 Ok(String::new())
             },
             Message::Notice,
