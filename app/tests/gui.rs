@@ -349,3 +349,32 @@ async fn from_choice_sends_through_the_chosen_account() {
     assert!(raw.contains("From: \"Ada at Work\" <ada@work.example>"), "{raw}");
     assert!(raw.contains("filename=\"notes.txt\""), "the file is attached: {raw}");
 }
+
+/// "Open" on an attachment that could run code asks first; Cancel leaves
+/// it unopened, and nothing was saved or started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_a_program_from_mail_asks_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = demo_window(dir.path()).await;
+    let newest = app.list.ids()[0];
+    let subject = app.list.row(newest).map(|r| r.subject.clone()).expect("row");
+    let clicked = click(&app, &subject);
+    deliver(&mut app, clicked).await;
+    let reading = app.reader.reading.as_mut().expect("opened");
+    // As if the message carried it (the demo mailbox has no programs).
+    reading.attachments = vec![satchel_core::reading::Attachment {
+        section: "2".into(),
+        name: "invoice.pdf.exe".into(),
+        mime_type: "application/octet-stream".into(),
+        size: 48_000,
+    }];
+    let clicked = click(&app, "Open");
+    deliver(&mut app, clicked.clone()).await;
+    assert!(clicked.iter().all(|m| matches!(m, Message::Reader(_))));
+    assert!(shows(&app, "Open anyway"), "a program is not opened on the first click");
+    assert!(app.notice.is_none(), "nothing was saved or opened: {:?}", app.notice);
+    // Cancel (below the fold of the simulator's small window).
+    deliver(&mut app, vec![Message::Reader(satchel::gui::reader::Message::CancelOpen)]).await;
+    assert!(!shows(&app, "Open anyway"));
+    assert!(app.notice.is_none());
+}

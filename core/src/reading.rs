@@ -36,6 +36,28 @@ pub struct Attachment {
     pub size: u32,
 }
 
+/// Whether opening this attachment with the system's handler could run
+/// code (a program, a script, an installer, a shortcut): the window asks
+/// before opening such a file. Judged by the name's extension and the
+/// declared type, as the sender controls both.
+pub fn may_run_code(attachment: &Attachment) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        "exe", "com", "bat", "cmd", "scr", "pif", "msi", "msp", "cpl", "hta", "jar", "js", "jse", "vbs", "vbe", "wsf",
+        "wsh", "ps1", "psm1", "reg", "lnk", "url", "scf", "inf", "sh", "bash", "zsh", "csh", "run", "bin", "py", "pl",
+        "rb", "php", "desktop", "appimage", "deb", "rpm", "app", "pkg", "dmg", "command", "tool", "workflow", "apk",
+        "iso", "img", "vhd", "docm", "xlsm", "pptm",
+    ];
+    const TYPES: &[&str] = &[
+        "application/x-msdownload", "application/x-msdos-program", "application/x-executable", "application/x-sh",
+        "application/x-shellscript", "application/javascript", "text/javascript", "application/java-archive",
+        "application/x-ms-installer", "application/x-msi", "application/vnd.microsoft.portable-executable",
+    ];
+    let name = attachment.name.trim().trim_end_matches(['.', ' ']).to_ascii_lowercase();
+    let extension = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let mime = attachment.mime_type.trim().to_ascii_lowercase();
+    EXTENSIONS.contains(&extension) || TYPES.contains(&mime.as_str())
+}
+
 /// Reads a message for display. `account` is None for mail with no server
 /// (the demo), which never connects; so does `offline`.
 pub async fn open(cache: &Arc<Cache>, account: Option<&AccountConfig>, message: i64, offline: bool) -> Result<Reading> {
@@ -92,4 +114,29 @@ pub async fn save_attachment(
     let path = body::safe_path(dir, Some(&attachment.name), &format!("part-{}", attachment.section));
     std::fs::write(&path, bytes).map_err(|e| CoreError::io(format!("writing {}", path.display()), e))?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(name: &str, mime: &str) -> Attachment {
+        Attachment { section: "2".into(), name: name.into(), mime_type: mime.into(), size: 1 }
+    }
+
+    #[test]
+    fn programs_and_scripts_need_a_second_click() {
+        assert!(may_run_code(&a("invoice.pdf.exe", "application/pdf")), "the real extension counts");
+        assert!(may_run_code(&a("SETUP.MSI", "application/octet-stream")));
+        assert!(may_run_code(&a("run-me.sh. ", "text/plain")), "trailing dots and spaces do not hide it");
+        assert!(may_run_code(&a("update", "application/x-msdownload")), "the declared type counts too");
+        assert!(may_run_code(&a("Launcher.desktop", "text/plain")));
+    }
+
+    #[test]
+    fn documents_and_pictures_open_directly() {
+        for (name, mime) in [("report.pdf", "application/pdf"), ("photo.JPG", "image/jpeg"), ("notes.txt", "text/plain"), ("README", "")] {
+            assert!(!may_run_code(&a(name, mime)), "{name}");
+        }
+    }
 }

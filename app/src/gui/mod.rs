@@ -12,7 +12,7 @@ mod folders;
 mod keys;
 pub mod message_list;
 mod pending;
-mod reader;
+pub mod reader;
 pub mod settings;
 pub mod setup;
 pub mod status_bar;

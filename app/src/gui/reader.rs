@@ -17,6 +17,8 @@ pub struct Reader {
     reveal: Option<String>,
     show_remote: bool,
     pub notice: Option<String>,
+    /// An attachment that could run code, waiting for "Open anyway".
+    confirm_open: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +29,8 @@ pub enum Message {
     ShowRemote,
     Save(usize),
     Open(usize),
+    OpenAnyway(usize),
+    CancelOpen,
 }
 
 pub enum Event {
@@ -42,6 +46,7 @@ impl Reader {
         self.reveal = None;
         self.show_remote = false;
         self.notice = None;
+        self.confirm_open = None;
     }
 
     pub fn loaded(&mut self, id: i64, result: Result<Reading, String>) {
@@ -84,10 +89,28 @@ impl Reader {
                 self.show_remote = true;
                 None
             }
-            Message::Save(i) | Message::Open(i) => {
+            Message::Save(i) => {
+                self.confirm_open = None;
                 let r = self.reading.as_ref()?;
-                let a = r.attachments.get(i)?.clone();
-                Some(if matches!(message, Message::Save(_)) { Event::Save(r.detail.id, a) } else { Event::Open(r.detail.id, a) })
+                Some(Event::Save(r.detail.id, r.attachments.get(i)?.clone()))
+            }
+            Message::Open(i) => {
+                let r = self.reading.as_ref()?;
+                let a = r.attachments.get(i)?;
+                if satchel_core::reading::may_run_code(a) {
+                    self.confirm_open = Some(i);
+                    return None;
+                }
+                Some(Event::Open(r.detail.id, a.clone()))
+            }
+            Message::OpenAnyway(i) => {
+                self.confirm_open = None;
+                let r = self.reading.as_ref()?;
+                Some(Event::Open(r.detail.id, r.attachments.get(i)?.clone()))
+            }
+            Message::CancelOpen => {
+                self.confirm_open = None;
+                None
             }
         }
     }
@@ -159,6 +182,24 @@ impl Reader {
                     .spacing(8)
                     .align_y(iced::Center),
                 );
+                if self.confirm_open == Some(i) {
+                    page = page.push(
+                        row![
+                            text(format!(
+                                "\u{201c}{}\u{201d} is a program or script: opening it can run code on this computer. \
+                                 Open it only if you trust the sender and expected this file.",
+                                a.name
+                            ))
+                            .style(text::danger)
+                            .width(Fill),
+                            button("Open anyway").on_press(Message::OpenAnyway(i)).style(button::danger),
+                            button("Save instead").on_press(Message::Save(i)).style(button::secondary),
+                            button("Cancel").on_press(Message::CancelOpen).style(button::text),
+                        ]
+                        .spacing(8)
+                        .align_y(iced::Center),
+                    );
+                }
             }
         }
         scrollable(page).height(Fill).into()
