@@ -284,35 +284,10 @@ async fn an_uncertain_send_waits_for_resend_in_the_pending_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_choice_sends_through_the_chosen_account() {
     use satchel::gui::compose::Message as Form;
-    use satchel_core::config::{AccountConfig, ImapSettings, Security, SmtpSettings};
     let dir = tempfile::tempdir().expect("tempdir");
-    let account = |name: &str, email: &str, display: &str| AccountConfig {
-        name: name.into(),
-        email: email.into(),
-        imap: ImapSettings {
-            host: "127.0.0.1".into(),
-            port: 1,
-            security: Security::Tls,
-            username: email.into(),
-            tls_ca_file: None,
-            allow_plaintext: false,
-            compress: true,
-        },
-        password_command: Some("printf unused".into()),
-        display_name: Some(display.into()),
-        smtp: Some(SmtpSettings {
-            host: "127.0.0.1".into(),
-            port: 1,
-            security: Security::Tls,
-            username: None,
-            tls_ca_file: None,
-            allow_plaintext: false,
-            server_saves_sent: false,
-        }),
-    };
     let config = Config {
         work_offline: true,
-        accounts: vec![account("Home", "ada@home.example", "Ada"), account("Work", "ada@work.example", "Ada at Work")],
+        accounts: vec![unreachable_account("Home", "ada@home.example", "Ada"), unreachable_account("Work", "ada@work.example", "Ada at Work")],
         ..Config::default()
     };
     Profile::in_dir(dir.path()).save(&config).expect("config");
@@ -377,4 +352,64 @@ async fn opening_a_program_from_mail_asks_first() {
     deliver(&mut app, vec![Message::Reader(satchel::gui::reader::Message::CancelOpen)]).await;
     assert!(!shows(&app, "Open anyway"));
     assert!(app.notice.is_none());
+}
+
+/// An account whose servers are never reached (nothing listens on port 1).
+fn unreachable_account(name: &str, email: &str, display: &str) -> satchel_core::config::AccountConfig {
+    use satchel_core::config::{AccountConfig, ImapSettings, Security, SmtpSettings};
+    AccountConfig {
+        name: name.into(),
+        email: email.into(),
+        imap: ImapSettings {
+            host: "127.0.0.1".into(),
+            port: 1,
+            security: Security::Tls,
+            username: email.into(),
+            tls_ca_file: None,
+            allow_plaintext: false,
+            compress: true,
+        },
+        password_command: Some("printf unused".into()),
+        display_name: Some(display.into()),
+        smtp: Some(SmtpSettings {
+            host: "127.0.0.1".into(),
+            port: 1,
+            security: Security::Tls,
+            username: None,
+            tls_ca_file: None,
+            allow_plaintext: false,
+            server_saves_sent: false,
+        }),
+    }
+}
+
+/// An engine that gave up (a refused login) is offered "Retry now" and is
+/// started again, by the button or after the retry delay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_engine_is_retried() {
+    use satchel::gui::status_bar::Connectivity;
+    use satchel_core::watch::Event;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config { accounts: vec![unreachable_account("Home", "ada@home.example", "Ada")], ..Config::default() };
+    Profile::in_dir(dir.path()).save(&config).expect("config");
+    let backend = Backend::open(Profile::in_dir(dir.path()), false).expect("profile");
+    let (mut app, task) = App::boot(backend);
+    settle(&mut app, task).await;
+
+    let refused = Event::Connectivity { state: "offline", reason: Some("login refused: [AUTHENTICATIONFAILED]".into()) };
+    deliver(&mut app, vec![Message::Engine("Home".into(), refused)]).await;
+    // Its retry timer (an hour here) is left unrun.
+    let _timer = app.update(Message::EngineStopped("Home".into()));
+    assert!(shows(&app, "Offline: login refused: [AUTHENTICATIONFAILED]"), "the reason shows, not \"no network\"");
+    let clicked = click(&app, "Retry now");
+    deliver(&mut app, clicked).await;
+    assert_eq!(app.overall_connectivity(), Connectivity::Connecting);
+    assert_eq!(app.engine_restarts.get("Home"), Some(&1), "a new engine identity");
+    assert!(!shows(&app, "Retry now"));
+
+    // By itself after the delay.
+    app.engine_retry_delay = std::time::Duration::ZERO;
+    deliver(&mut app, vec![Message::EngineStopped("Home".into())]).await;
+    assert_eq!(app.engine_restarts.get("Home"), Some(&2));
+    assert!(app.stopped_engines.is_empty());
 }

@@ -92,6 +92,13 @@ pub struct App {
     pub engine_generation: u64,
     /// The number of the search whose results the list shows.
     pub search_run: u64,
+    /// Accounts whose engine ended on an error it does not retry by itself
+    /// (a refused login); each is started again after `engine_retry_delay`
+    /// or on "Retry now".
+    pub stopped_engines: std::collections::HashSet<String>,
+    /// Restarts per account, part of its engine's identity.
+    pub engine_restarts: HashMap<String, u64>,
+    pub engine_retry_delay: std::time::Duration,
     /// How long after a change the draft is filed in the server's Drafts
     /// (while online); the local copy is saved at once.
     pub draft_upload_delay: std::time::Duration,
@@ -114,6 +121,10 @@ pub enum Message {
     Answer(satchel_core::send::reply::Kind),
     Loaded(Loaded),
     Engine(String, EngineEvent),
+    /// This account's engine ended (after an offline event saying why).
+    EngineStopped(String),
+    /// Start this account's stopped engine again.
+    RestartEngine(String),
     Act(Action),
     SearchInput(String),
     SearchSubmit,
@@ -183,6 +194,9 @@ impl App {
             engine_generation: 0,
             search_run: 0,
             draft_upload_delay: std::time::Duration::from_secs(15),
+            stopped_engines: Default::default(),
+            engine_restarts: HashMap::new(),
+            engine_retry_delay: std::time::Duration::from_secs(300),
         };
         let task = Task::batch([app.reload_accounts(), app.reload_queue()]);
         (app, task)
@@ -215,7 +229,8 @@ impl App {
         }
         let engines = self.accounts.iter().filter_map(|a| {
             let account = a.config.clone()?;
-            let key = EngineKey { cache: self.backend.cache.clone(), account, generation: self.engine_generation };
+            let restarts = self.engine_restarts.get(&a.name).copied().unwrap_or(0);
+            let key = EngineKey { cache: self.backend.cache.clone(), account, generation: (self.engine_generation, restarts) };
             Some(Subscription::run_with(key, engine_stream))
         });
         Subscription::batch(std::iter::once(keys).chain(engines))
@@ -257,7 +272,8 @@ impl App {
 struct EngineKey {
     cache: Arc<Cache>,
     account: AccountConfig,
-    generation: u64,
+    /// (all engines' generation, this account's restarts)
+    generation: (u64, u64),
 }
 
 impl Hash for EngineKey {
@@ -272,6 +288,10 @@ impl Hash for EngineKey {
 fn engine_stream(key: &EngineKey) -> impl iced::futures::Stream<Item = Message> + use<> {
     use iced::futures::StreamExt;
     let name = key.account.name.clone();
+    let stopped = name.clone();
     satchel_core::events::engine(key.cache.clone(), key.account.clone(), WatchOptions::default())
         .map(move |event| Message::Engine(name.clone(), event))
+        // The stream only ends by itself when the engine gave up; dropped
+        // (work offline, new settings) it says nothing.
+        .chain(iced::futures::stream::once(async move { Message::EngineStopped(stopped) }))
 }

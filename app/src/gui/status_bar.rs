@@ -25,7 +25,7 @@ impl Connectivity {
             Connectivity::Connecting => "Connecting…".into(),
             Connectivity::Online => "Online".into(),
             Connectivity::Offline(why) if why.is_empty() => "Offline (no network)".into(),
-            Connectivity::Offline(why) => format!("Offline (no network): {why}"),
+            Connectivity::Offline(why) => format!("Offline: {why}"),
             Connectivity::WorkingOffline => "Working offline".into(),
         }
     }
@@ -35,6 +35,8 @@ impl Connectivity {
 pub enum Message {
     ShowPending,
     WorkOffline(bool),
+    /// Start the engines that stopped on an error again now.
+    RetryNow,
 }
 
 pub struct StatusBar<'a> {
@@ -43,6 +45,9 @@ pub struct StatusBar<'a> {
     pub failed: u64,
     pub progress: Option<(&'a str, u64, u64)>,
     pub work_offline: bool,
+    /// An account's engine stopped on an error (a refused login) and waits
+    /// to be tried again.
+    pub stopped: bool,
 }
 
 impl StatusBar<'_> {
@@ -60,6 +65,9 @@ impl StatusBar<'_> {
         .spacing(16)
         .align_y(iced::Center)
         .padding([2, 10]);
+        if self.stopped {
+            bar = bar.push(button(text("Retry now")).on_press(Message::RetryNow).style(button::secondary));
+        }
         match self.progress {
             Some((folder, done, total)) if total > 0 => {
                 bar = bar

@@ -140,6 +140,21 @@ impl App {
             Message::FileDraft => self.file_draft(),
             Message::Answer(kind) => self.answer(kind),
             Message::Engine(account, event) => self.engine_event(account, event),
+            Message::EngineStopped(account) => {
+                self.stopped_engines.insert(account.clone());
+                Task::perform(tokio::time::sleep(self.engine_retry_delay), move |_| Message::RestartEngine(account.clone()))
+            }
+            Message::RestartEngine(account) => {
+                self.restart_engine(&account);
+                Task::none()
+            }
+            Message::Status(super::status_bar::Message::RetryNow) => {
+                let stopped: Vec<String> = self.stopped_engines.iter().cloned().collect();
+                for account in stopped {
+                    self.restart_engine(&account);
+                }
+                Task::none()
+            }
             Message::Act(action) => {
                 self.row_menu = None;
                 self.act(action)
@@ -330,6 +345,15 @@ impl App {
         Task::batch([queued, self.reload_accounts(), self.reload_queue()])
     }
 
+    /// A new identity for the account's engine subscription, so iced starts
+    /// it again (only if it is still stopped: a timer may come late).
+    fn restart_engine(&mut self, account: &str) {
+        if self.stopped_engines.remove(account) {
+            *self.engine_restarts.entry(account.to_string()).or_default() += 1;
+            self.connectivity.insert(account.to_string(), Connectivity::Connecting);
+        }
+    }
+
     fn engine_event(&mut self, account: String, event: EngineEvent) -> Task<Message> {
         match event {
             EngineEvent::Connectivity { state, reason } => {
@@ -393,6 +417,7 @@ impl App {
         if !on {
             // A fresh start for engines that stopped on an error.
             self.engine_generation += 1;
+            self.stopped_engines.clear();
             for a in self.accounts.iter().filter(|a| a.config.is_some()) {
                 self.connectivity.insert(a.name.clone(), Connectivity::Connecting);
             }
@@ -556,6 +581,7 @@ impl App {
             ),
             setup::Event::Done(name) => {
                 self.engine_generation += 1;
+                self.stopped_engines.clear();
                 self.page = Page::Main;
                 self.notice = Some(format!("Saved {name}. Its mail appears as it arrives."));
                 self.reload_accounts()

@@ -16,6 +16,7 @@ impl App {
             failed: self.queued.1,
             progress: self.progress.as_ref().map(|(f, d, t)| (f.as_str(), *d, *t)),
             work_offline: self.config.work_offline,
+            stopped: !self.stopped_engines.is_empty() && !self.config.work_offline,
         }
         .view()
         .map(Message::Status);
