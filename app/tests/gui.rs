@@ -413,3 +413,24 @@ async fn a_stopped_engine_is_retried() {
     assert_eq!(app.engine_restarts.get("Home"), Some(&2));
     assert!(app.stopped_engines.is_empty());
 }
+
+/// The folder tree folds: a folder's subfolders and a whole account's
+/// folders hide and come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folder_tree_folds_open_and_shut() {
+    use satchel::gui::folders::Message as Tree;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = demo_window(dir.path()).await;
+    let lists = app.folders.find_by_name("Lists").expect("the demo has Lists");
+    let account = app.accounts[0].id;
+    assert!(shows(&app, "rust-users"));
+    deliver(&mut app, vec![Message::Folders(Tree::Toggle(lists))]).await;
+    assert!(!shows(&app, "rust-users"), "Lists folded shut");
+    assert!(shows(&app, "Drafts"), "other folders stay");
+    deliver(&mut app, vec![Message::Folders(Tree::Toggle(lists))]).await;
+    assert!(shows(&app, "rust-users"));
+    deliver(&mut app, vec![Message::Folders(Tree::ToggleAccount(account))]).await;
+    assert!(!shows(&app, "Drafts") && !shows(&app, "rust-users"), "the account folded shut");
+    deliver(&mut app, vec![Message::Folders(Tree::ToggleAccount(account))]).await;
+    assert!(shows(&app, "Drafts"));
+}

@@ -1,6 +1,7 @@
 //! The folder pane: each account's folders as a tree, with special-use
 //! marks and unread counts; a right click opens the folder's menu
-//! (new subfolder, rename, delete, available offline).
+//! (new subfolder, rename, delete, available offline). A folder with
+//! subfolders, and each account, folds open and shut.
 
 use iced::widget::{Column, button, column, container, mouse_area, row, scrollable, text, text_input, toggler};
 use iced::{Element, Fill, Font, font};
@@ -14,6 +15,10 @@ pub struct Folders {
     pub accounts: Vec<(AccountEntry, Vec<FolderSummary>)>,
     pub selected: Option<i64>,
     menu: Option<Menu>,
+    /// Folders whose subfolders are hidden.
+    collapsed: std::collections::HashSet<i64>,
+    /// Accounts whose folders are hidden.
+    collapsed_accounts: std::collections::HashSet<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +39,9 @@ pub enum Edit {
 #[derive(Debug, Clone)]
 pub enum Message {
     Select(i64),
+    /// Fold a folder's subfolders open or shut.
+    Toggle(i64),
+    ToggleAccount(i64),
     OpenMenu(i64),
     CloseMenu,
     StartEdit(Edit),
@@ -59,6 +67,11 @@ impl Folders {
         self.accounts.iter().flat_map(|(_, f)| f).find(|f| f.id == id)
     }
 
+    /// The id of the first folder called `name` (any account).
+    pub fn find_by_name(&self, name: &str) -> Option<i64> {
+        self.accounts.iter().flat_map(|(_, f)| f).find(|f| f.name == name).map(|f| f.id)
+    }
+
     /// Every selectable folder of the account holding `folder`, for
     /// "Move to" and "Copy to".
     pub fn siblings(&self, folder: i64) -> Vec<FolderSummary> {
@@ -79,6 +92,18 @@ impl Folders {
                 }
                 self.selected = Some(id);
                 Some(Event::Selected(folder))
+            }
+            Message::Toggle(id) => {
+                if !self.collapsed.remove(&id) {
+                    self.collapsed.insert(id);
+                }
+                None
+            }
+            Message::ToggleAccount(id) => {
+                if !self.collapsed_accounts.remove(&id) {
+                    self.collapsed_accounts.insert(id);
+                }
+                None
             }
             Message::OpenMenu(id) => {
                 self.menu = self.find(id).cloned().map(|folder| Menu { folder, editing: None, confirm_delete: false });
@@ -138,9 +163,27 @@ impl Folders {
     pub fn view(&self) -> Element<'_, Message> {
         let mut list = Column::new().spacing(2);
         for (account, folders) in &self.accounts {
-            list = list.push(text(&account.name).size(13).style(text::secondary));
+            let shut = self.collapsed_accounts.contains(&account.id);
+            let head = row![text(if shut { "▸" } else { "▾" }).size(13).width(14), text(&account.name).size(13)].spacing(2);
+            list = list.push(button(head).on_press(Message::ToggleAccount(account.id)).style(button::text).padding([2, 4]));
+            if shut {
+                continue;
+            }
+            // Prefixes of folded folders ("Projects/"): what starts with one is hidden.
+            let folded: Vec<String> = folders
+                .iter()
+                .filter(|f| self.collapsed.contains(&f.id))
+                .map(|f| format!("{}{}", f.name, f.delimiter.as_deref().unwrap_or("/")))
+                .collect();
             for f in folders {
-                list = list.push(self.folder_row(f));
+                if folded.iter().any(|p| f.name.starts_with(p.as_str())) {
+                    continue;
+                }
+                let parent = f.delimiter.as_deref().is_some_and(|d| {
+                    let prefix = format!("{}{d}", f.name);
+                    folders.iter().any(|g| g.name.starts_with(&prefix))
+                });
+                list = list.push(self.folder_row(f, parent));
             }
         }
         let mut pane = column![scrollable(list.padding([8, 6])).height(Fill)];
@@ -150,7 +193,7 @@ impl Folders {
         pane.into()
     }
 
-    fn folder_row<'a>(&self, f: &'a FolderSummary) -> Element<'a, Message> {
+    fn folder_row<'a>(&self, f: &'a FolderSummary, parent: bool) -> Element<'a, Message> {
         let depth = f.delimiter.as_deref().map_or(0, |d| f.name.matches(d).count());
         let leaf = f.delimiter.as_deref().and_then(|d| f.name.rsplit(d).next()).unwrap_or(&f.name);
         let bold = Font { weight: font::Weight::Bold, ..Font::DEFAULT };
@@ -158,8 +201,7 @@ impl Folders {
             text(style::folder_mark(f.special_use.as_deref(), &f.name)).width(18),
             text(style::folder_label(leaf)).font(if f.unread > 0 { bold } else { Font::DEFAULT }).width(Fill),
         ]
-        .spacing(4)
-        .padding(iced::Padding { left: 12.0 * depth as f32, ..iced::Padding::ZERO });
+        .spacing(4);
         if f.unread > 0 {
             line = line.push(text(f.unread.to_string()).font(bold));
         }
@@ -169,7 +211,17 @@ impl Folders {
             .width(Fill)
             .padding([3, 6])
             .style(move |theme, status| style::row_button(theme, status, selected));
-        mouse_area(item).on_right_press(Message::OpenMenu(f.id)).into()
+        // The fold mark sits left of the row, at its depth.
+        let fold: Element<'a, Message> = if parent {
+            let mark = if self.collapsed.contains(&f.id) { "▸" } else { "▾" };
+            button(text(mark).size(12)).on_press(Message::Toggle(f.id)).style(button::text).padding([3, 2]).width(16).into()
+        } else {
+            iced::widget::Space::new().width(16).into()
+        };
+        row![fold, mouse_area(item).on_right_press(Message::OpenMenu(f.id))]
+            .align_y(iced::Center)
+            .padding(iced::Padding { left: 12.0 * depth as f32, ..iced::Padding::ZERO })
+            .into()
     }
 }
 

@@ -8,7 +8,7 @@
 pub mod backend;
 pub mod compose;
 mod compose_flow;
-mod folders;
+pub mod folders;
 mod keys;
 pub mod message_list;
 mod pending;
