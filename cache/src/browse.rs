@@ -1,12 +1,14 @@
 //! Queries the GUI runs on read connections while a sync holds the writer:
 //! the folder pane with its counts, and a folder's message ids in display
-//! order so the list can fetch only the rows on screen.
+//! order (by date, or by thread) so the list can fetch only the rows on
+//! screen.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::messages::{LIST_COLUMNS, list_item};
 use crate::error::{Result, SqlContext};
+use crate::threads::{Headers, ThreadedId};
 use crate::{Cache, MessageListItem, Reader};
 
 /// One folder as the folder pane shows it.
@@ -68,6 +70,25 @@ fn message_ids(conn: &Connection, mailbox_id: i64) -> Result<Vec<i64>> {
     Ok(ids)
 }
 
+/// A folder's ids in thread order with their depths (see threads.rs):
+/// one scan of the folder's threading headers, read in place (no string
+/// is copied out of SQLite) and ordered in memory.
+fn threaded_ids(conn: &Connection, mailbox_id: i64) -> Result<Vec<ThreadedId>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, sort_date, message_id, in_reply_to, refs FROM messages WHERE mailbox_id = ?1")
+        .context("listing a folder by thread")?;
+    let mut rows = stmt.query(params![mailbox_id]).context("listing a folder by thread")?;
+    let mut headers = Headers::default();
+    while let Some(r) = rows.next().context("listing a folder by thread")? {
+        // A header that is not text threads as if it were absent.
+        let text = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_str_or_null().ok().flatten());
+        let id: i64 = r.get(0).context("listing a folder by thread")?;
+        let date: i64 = r.get(1).context("listing a folder by thread")?;
+        headers.push(id, date, text(2), text(3), text(4));
+    }
+    Ok(headers.order())
+}
+
 /// List rows for `ids`, in the order given; ids no longer cached are left out.
 fn rows(conn: &Connection, ids: &[i64]) -> Result<Vec<MessageListItem>> {
     let mut stmt = conn
@@ -92,6 +113,9 @@ impl Reader {
     pub fn rows(&self, ids: &[i64]) -> Result<Vec<MessageListItem>> {
         rows(&self.conn, ids)
     }
+    pub fn threaded_ids(&self, mailbox_id: i64) -> Result<Vec<ThreadedId>> {
+        threaded_ids(&self.conn, mailbox_id)
+    }
 }
 
 impl Cache {
@@ -109,5 +133,54 @@ impl Cache {
             pool.push(reader);
         }
         out
+    }
+
+    /// A folder's ids grouped by conversation, threads newest first, each
+    /// with its depth under the thread's root (on a pooled read connection).
+    pub fn threaded_ids(&self, mailbox_id: i64) -> Result<Vec<ThreadedId>> {
+        self.read(|r| r.threaded_ids(mailbox_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Cache, CacheError, MailboxServerInfo, NewMessage};
+
+    #[test]
+    fn threaded_ids_group_a_folder_by_its_headers_and_leave_other_folders_out() -> crate::Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| CacheError::NoSuchMailbox(e.to_string()))?;
+        let cache = Cache::open(&dir.path().join("c.sqlite"))?;
+        let account = cache.ensure_account("a", "a@example.test")?;
+        let folder = |name: &str| MailboxServerInfo {
+            name: name.into(),
+            delimiter: None,
+            attributes: vec![],
+            special_use: None,
+            subscribed: true,
+        };
+        cache.replace_folder_list(account.id, &[folder("INBOX"), folder("Sent")])?;
+        let inbox = cache.mailbox_by_name(account.id, "INBOX")?;
+        let sent = cache.mailbox_by_name(account.id, "Sent")?;
+        let message = |uid: u32, id: &str, parent: Option<&str>| NewMessage {
+            uid,
+            sort_date: i64::from(uid) * 100,
+            // The same subject everywhere: only the headers thread.
+            subject: "Re: lunch".into(),
+            message_id: Some(id.into()),
+            in_reply_to: parent.map(String::from),
+            references: parent.map(String::from),
+            ..NewMessage::default()
+        };
+        // 1 <- 3, and 2 alone (same subject, no references); 4 answers 3
+        // but sits in Sent.
+        let batch = [message(1, "<root@x>", None), message(2, "<alone@x>", None), message(3, "<reply@x>", Some("<root@x>"))];
+        cache.commit_new_messages(inbox.id, &batch, 4)?;
+        cache.commit_new_messages(sent.id, &[message(4, "<mine@x>", Some("<reply@x>"))], 5)?;
+        let ids = cache.ids_for_uids(inbox.id, &[1, 2, 3])?;
+        let got: Vec<(i64, u32)> = cache.threaded_ids(inbox.id)?.into_iter().map(|t| (t.id, t.depth)).collect();
+        assert_eq!(got, [(ids[0], 0), (ids[2], 1), (ids[1], 0)]);
+        let flat = cache.read(|r| r.message_ids(inbox.id))?;
+        assert_eq!(flat, [ids[2], ids[1], ids[0]], "the flat order is unchanged");
+        Ok(())
     }
 }

@@ -18,6 +18,7 @@ mod offline;
 mod ops;
 mod outbox;
 mod search;
+mod threads;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -32,6 +33,7 @@ pub use messages::{CommitCounts, FlagUpdate};
 pub use drafts::DraftRow;
 pub use outbox::{bare_address, split_addresses, Claimed, OutboxItem, Outgoing, SendFailure, SentCopy};
 pub use offline::{FolderSpace, OfflinePolicy, PrefetchItem};
+pub use threads::{ThreadInput, ThreadedId, thread_order};
 pub use ops::{Conflict, MessageDetail, Op, OpOutcome, OpRow};
 pub use model::{
     Account, Mailbox, MailboxCounts, MailboxServerInfo, MessageHeader, MessageListItem,
