@@ -1,32 +1,41 @@
-//! The demo mailbox: a few hundred generated messages written straight into
-//! a cache, so a newcomer can look around without an account or network.
+//! The demo mailbox: a few hundred messages, so a newcomer can look around
+//! without an account or network. They are real RFC 5322 / MIME files
+//! (resources/demo/*.mbox, made by [`generate`]) built into the binary, and
+//! go into the cache the way local mail does: parsed by mail-parser, their
+//! text, HTML and attachments cached, so everything reads offline.
 
-use satchel_cache::{Cache, Flags, MailboxServerInfo, NewMessage, Part};
+pub mod generate;
+mod mbox;
+mod structure;
+#[cfg(test)]
+mod tests;
 
-use crate::Result;
+use mail_parser::MessageParser;
+use satchel_cache::{Cache, MailboxServerInfo, NewMessage};
+
+use crate::{CoreError, Result};
 
 /// The demo account's name in the cache.
 pub const ACCOUNT: &str = "demo";
 
-const PEOPLE: &[(&str, &str)] = &[
-    ("Alice Martin", "alice@demo.example"),
-    ("Bjørn Østergaard", "bjorn@demo.example"),
-    ("Chloé Dubois", "chloe@demo.example"),
-    ("Dmitri Ivanov", "dmitri@demo.example"),
-    ("Fumiko Tanaka", "fumiko@demo.example"),
-    ("Rust Users", "rust-users@lists.demo.example"),
+/// Each folder's mbox, built in so an installed binary needs no files.
+/// Its names are [`generate::FOLDERS`]'s; a test checks the bytes are
+/// what [`generate::generate`] makes.
+const FILES: &[(&str, &[u8])] = &[
+    ("INBOX", include_bytes!("../../resources/demo/INBOX.mbox")),
+    ("Archive", include_bytes!("../../resources/demo/Archive.mbox")),
+    ("Lists/rust-users", include_bytes!("../../resources/demo/Lists__rust-users.mbox")),
+    ("Sent", include_bytes!("../../resources/demo/Sent.mbox")),
 ];
 
-const TOPICS: &[&str] = &[
-    "Train tickets for Thursday",
-    "Quarterly report draft",
-    "Réunion de lundi",
-    "会議の議事録",
-    "Build failure on main",
-    "Photos from the weekend",
-    "Invoice 2026-113",
-    "Ключевые вопросы",
-];
+/// One message ready for the cache.
+struct Loaded {
+    row: NewMessage,
+    text: Option<String>,
+    html: Option<String>,
+    /// Decoded attachment contents by IMAP section.
+    attachments: Vec<(String, Vec<u8>)>,
+}
 
 /// Fills `cache` with the demo account unless it is there already.
 /// Returns the account id.
@@ -35,6 +44,9 @@ pub fn fill(cache: &Cache) -> Result<i64> {
     if !cache.mailboxes(account.id)?.is_empty() {
         return Ok(account.id);
     }
+    // Everything is read before the cache changes: a bad file leaves no
+    // half-filled demo behind.
+    let mut folders = FILES.iter().map(|&(name, bytes)| Ok((name, load(name, bytes)?))).collect::<Result<Vec<_>>>()?;
     let folder = |name: &str, special: Option<&str>| MailboxServerInfo {
         name: name.into(),
         delimiter: Some("/".into()),
@@ -54,122 +66,78 @@ pub fn fill(cache: &Cache) -> Result<i64> {
             folder("Trash", Some("\\Trash")),
         ],
     )?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    for (name, count, seed) in [("INBOX", 240u32, 1u64), ("Archive", 60, 2), ("Lists/rust-users", 120, 3), ("Sent", 30, 4)] {
-        let mailbox = cache.mailbox_by_name(account.id, name)?;
-        cache.reset_mailbox(mailbox.id, 1)?;
-        let messages: Vec<NewMessage> = (1..=count).map(|uid| message(uid, count, seed, now)).collect();
-        cache.commit_new_messages(mailbox.id, &messages, count + 1)?;
-        let ids = cache.ids_for_uids(mailbox.id, &(1..=count).collect::<Vec<_>>())?;
-        for (id, m) in ids.into_iter().zip(&messages) {
-            store_body(cache, id, m)?;
+    // The files are dated around 2026-01-01; the demo should look current,
+    // so every date moves by the same amount, the newest to ten minutes ago.
+    let newest = folders.iter().flat_map(|(_, messages)| messages).map(|m| m.row.sort_date).max().unwrap_or(0);
+    let shift = crate::now_unix() - 600 - newest;
+    for (_, messages) in &mut folders {
+        for m in messages.iter_mut() {
+            m.row.sort_date += shift;
+            m.row.internal_date = Some(m.row.sort_date);
         }
+    }
+    for (name, messages) in &folders {
+        store(cache, account.id, name, messages)?;
     }
     Ok(account.id)
 }
 
-/// Caches the demo message's text (and HTML and attachment where its
-/// structure has them), so it reads fully offline.
-fn store_body(cache: &Cache, id: i64, m: &NewMessage) -> Result<()> {
-    let first = m.from.split(' ').next().unwrap_or("Someone");
-    let topic = m.subject.trim_start_matches("Re: ");
-    let mut text = format!(
-        "Hello,\n\nHere is where things stand on \"{topic}\". Nothing here needs the network: \
-         this message was generated for Satchel's demo mailbox and read from the local cache.\n\n\
-         Details are on https://demo.example/notes/{}.\n\nBest,\n{first}\n",
-        m.uid
-    );
-    if m.in_reply_to.is_some() {
-        text.push_str(&format!("\nOn an earlier day, someone wrote:\n> About \"{topic}\": what do you think?\n>> The first draft is attached.\n"));
-    }
-    let structure = m.bodystructure.as_ref();
-    let has_html = structure.is_some_and(|p| p.children.iter().any(|c| c.mime_type == "text/html"));
-    if has_html {
-        let html = format!(
-            "<html><head><style>p {{ color: #333 }}</style></head><body>\
-             <h2>{topic}</h2><p>Hello,</p><p>This is the <b>HTML</b> version, shown as rich text \
-             <i>without</i> scripts or remote content.</p><ul><li>Agenda: <a href=\"https://demo.example/agenda\">demo.example/agenda</a></li>\
-             <li>Notes from last time</li></ul><img src=\"https://tracker.demo.example/pixel-{}.gif\" width=1 height=1>\
-             <p>Best,<br>{first}</p><script>alert('never run')</script></body></html>",
-            m.uid
-        );
-        cache.store_part(id, crate::body::HTML_KEY, html.as_bytes(), None)?;
-    }
-    cache.store_part(id, crate::body::TEXT_KEY, text.as_bytes(), Some(&text))?;
-    for a in structure.map(crate::body::attachments).unwrap_or_default() {
-        let rows: String = (1..=40).map(|i| format!("{i},item {i},{}\n", i * 7 % 13)).collect();
-        cache.store_part(id, &a.section, format!("n,name,count\n{rows}").as_bytes(), None)?;
-    }
-    Ok(())
+/// Reads one folder's mbox; message `i` gets UID `i + 1`.
+fn load(folder: &str, mbox: &[u8]) -> Result<Vec<Loaded>> {
+    mbox::split(mbox)
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let uid = i as u32 + 1;
+            let local = crate::local_mail::read(&entry.raw, entry.flags.to_flags(), "demo.example");
+            let parsed = MessageParser::new().parse(&local.raw).ok_or_else(|| {
+                CoreError::io(
+                    format!("reading the demo folder {folder}"),
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("message {uid} is not a message")),
+                )
+            })?;
+            let parts = structure::of(&parsed);
+            let has_html = parts.leaves.iter().any(|(_, p)| p.is_text_html());
+            let attachments = crate::body::attachments(&parts.tree)
+                .into_iter()
+                .filter_map(|a| {
+                    let (_, part) = parts.leaves.iter().find(|(section, _)| *section == a.section)?;
+                    Some((a.section.clone(), part.contents().to_vec()))
+                })
+                .collect();
+            let mut row = local.row;
+            row.uid = uid;
+            row.bodystructure = Some(parts.tree);
+            Ok(Loaded {
+                row,
+                text: local.text,
+                html: if has_html { parsed.body_html(0).map(|h| h.into_owned()) } else { None },
+                attachments,
+            })
+        })
+        .collect()
 }
 
-fn message(uid: u32, count: u32, seed: u64, now: i64) -> NewMessage {
-    let n = u64::from(uid) + seed * 1000;
-    let thread = n / 3;
-    let topic = TOPICS[(thread % TOPICS.len() as u64) as usize];
-    let (name, addr) = PEOPLE[(n % PEOPLE.len() as u64) as usize];
-    let reply = n % 3 != 0;
-    // Newest last; about three hours apart.
-    let date = now - i64::from(count - uid) * 10_800 - 600;
-    let mut flags = Vec::new();
-    if uid + 12 < count || seed == 4 {
-        flags.push("\\Seen");
-    }
-    if n % 17 == 0 {
-        flags.push("\\Flagged");
-    }
-    let attachment = n % 7 == 0;
-    let body = if attachment {
-        Part {
-            mime_type: "multipart/mixed".into(),
-            children: vec![
-                Part { section: "1".into(), mime_type: "text/plain".into(), charset: Some("utf-8".into()), size: 1800, ..Part::default() },
-                Part {
-                    section: "2".into(),
-                    mime_type: "text/csv".into(),
-                    encoding: Some("base64".into()),
-                    size: 540,
-                    disposition: Some("attachment".into()),
-                    filename: Some(format!("figures-{n}.csv")),
-                    ..Part::default()
-                },
-            ],
-            ..Part::default()
+/// Caches a folder's messages under UIDs 1..n with their bodies, as a
+/// sync and a prefetch would leave them.
+fn store(cache: &Cache, account: i64, folder: &str, messages: &[Loaded]) -> Result<()> {
+    let mailbox = cache.mailbox_by_name(account, folder)?;
+    cache.reset_mailbox(mailbox.id, 1)?;
+    let rows: Vec<NewMessage> = messages.iter().map(|m| m.row.clone()).collect();
+    let uids: Vec<u32> = rows.iter().map(|r| r.uid).collect();
+    cache.commit_new_messages(mailbox.id, &rows, uids.len() as u32 + 1)?;
+    let ids = cache.ids_for_uids(mailbox.id, &uids)?;
+    for (id, m) in ids.into_iter().zip(messages) {
+        // HTML first: a message whose text is cached counts as complete.
+        if let Some(html) = &m.html {
+            cache.store_part(id, crate::body::HTML_KEY, html.as_bytes(), None)?;
         }
-    } else if n % 5 == 0 {
-        Part {
-            mime_type: "multipart/alternative".into(),
-            children: vec![
-                Part { section: "1".into(), mime_type: "text/plain".into(), size: 900, ..Part::default() },
-                Part { section: "2".into(), mime_type: "text/html".into(), size: 4200, ..Part::default() },
-            ],
-            ..Part::default()
+        if let Some(text) = &m.text {
+            cache.store_part(id, crate::body::TEXT_KEY, text.as_bytes(), Some(text))?;
         }
-    } else {
-        Part { section: "1".into(), mime_type: "text/plain".into(), charset: Some("utf-8".into()), size: 1400, ..Part::default() }
-    };
-    let id = |k: u64| format!("<demo-{k}@demo.example>");
-    NewMessage {
-        uid,
-        modseq: None,
-        flags: Flags::from_imap(flags),
-        internal_date: Some(date),
-        size: body.size.max(body.children.iter().map(|c| c.size).sum()) + 900,
-        date_header: None,
-        sort_date: date,
-        subject: if reply { format!("Re: {topic}") } else { topic.to_string() },
-        from: format!("{name} <{addr}>"),
-        sender: String::new(),
-        reply_to: String::new(),
-        to: "You <you@demo.example>".into(),
-        cc: String::new(),
-        bcc: String::new(),
-        in_reply_to: reply.then(|| id(n - 1)),
-        message_id: Some(id(n)),
-        references: reply.then(|| ((thread * 3)..n).map(id).collect::<Vec<_>>().join(" ")),
-        bodystructure: Some(body),
+        for (section, bytes) in &m.attachments {
+            cache.store_part(id, section, bytes, None)?;
+        }
     }
+    Ok(())
 }
