@@ -7,7 +7,6 @@
 //! connects to the mail server, and a "plain" server is returned as such,
 //! with `allow_plaintext` left off, so the user has to choose it knowingly.
 
-mod http;
 
 use crate::config::{ImapSettings, Security};
 use crate::{CoreError, Result};
@@ -58,6 +57,11 @@ pub fn candidate_urls(email: &str) -> Vec<String> {
         .collect()
 }
 
+/// A provider's settings file is a few KiB; anything bigger is not one.
+/// Four candidate URLs take 20 s at worst.
+const SETTINGS_FILE: crate::http::Limits =
+    crate::http::Limits { max_body: 1 << 20, timeout: std::time::Duration::from_secs(5) };
+
 /// Looks up settings for `email` at the provider's own URLs. `Ok(None)`
 /// when none of them has a usable file (the user then types the settings).
 pub async fn discover(email: &str) -> Result<Option<Discovered>> {
@@ -71,14 +75,15 @@ pub async fn discover(email: &str) -> Result<Option<Discovered>> {
 pub async fn discover_from(email: &str, urls: &[String]) -> Result<Option<Discovered>> {
     split_email(email)?;
     for url in urls {
-        let fetched = match http::get(url).await {
+        let fetched = match crate::http::get(url, SETTINGS_FILE).await {
             Ok(f) => f,
             Err(why) => {
                 tracing::debug!(%url, %why, "autoconfig: nothing here");
                 continue;
             }
         };
-        match parse(&fetched.body, email) {
+        let body = String::from_utf8_lossy(&fetched.body);
+        match parse(&body, email) {
             Ok(Some(found)) => return Ok(Some(Discovered { source: fetched.url, ..found })),
             Ok(None) => tracing::debug!(%url, "autoconfig: no usable IMAP server in the file"),
             Err(e) => tracing::debug!(%url, %e, "autoconfig: not a settings file"),

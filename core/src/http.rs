@@ -1,7 +1,7 @@
-//! Just enough HTTP/1.1 to fetch an autoconfig file: one GET per
-//! connection, Content-Length, chunked or read-to-close bodies, a few
-//! redirects. A full client library would be most of Satchel's dependency
-//! tree for one small file per account setup.
+//! Just enough HTTP/1.1 for an autoconfig file or a mail's remote image:
+//! one GET per connection, Content-Length, chunked or read-to-close
+//! bodies, a few redirects, a size cap and a time limit. A full client
+//! library would be most of Satchel's dependency tree for these two uses.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,35 +12,38 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-/// A provider's settings file is a few KiB; anything bigger is not one.
-const MAX_BODY: usize = 1 << 20;
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_REDIRECTS: usize = 3;
-/// Per candidate URL, redirects included, so four URLs take 20 s at worst.
-const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A successful fetch: the body and the URL it finally came from.
+/// How much one fetch may take.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Bigger bodies are refused.
+    pub max_body: usize,
+    /// For the whole fetch, redirects included.
+    pub timeout: Duration,
+}
+
+/// A successful fetch: the body, its declared type and the URL it finally
+/// came from.
 #[derive(Debug)]
-pub(super) struct Fetched {
+pub(crate) struct Fetched {
     pub url: String,
-    pub body: String,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
 }
 
 /// GETs `url`, following redirects; `Err` says why this URL is of no use.
-pub(super) async fn get(url: &str) -> Result<Fetched, String> {
-    tokio::time::timeout(TIMEOUT, get_following(url)).await.map_err(|_| "timed out".to_string())?
+pub(crate) async fn get(url: &str, limits: Limits) -> Result<Fetched, String> {
+    tokio::time::timeout(limits.timeout, get_following(url, limits.max_body)).await.map_err(|_| "timed out".to_string())?
 }
 
-async fn get_following(start: &str) -> Result<Fetched, String> {
+async fn get_following(start: &str, max_body: usize) -> Result<Fetched, String> {
     let mut url = Url::parse(start)?;
     for _ in 0..=MAX_REDIRECTS {
-        let response = get_once(&url).await?;
+        let response = get_once(&url, max_body).await?;
         match response.status {
-            200 => {
-                let body = String::from_utf8(response.body)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                return Ok(Fetched { url: url.to_string(), body });
-            }
+            200 => return Ok(Fetched { url: url.to_string(), content_type: response.content_type, body: response.body }),
             301 | 302 | 303 | 307 | 308 => {
                 let location = response.location.ok_or("redirect without a Location")?;
                 let next = url.join(&location)?;
@@ -58,7 +61,7 @@ async fn get_following(start: &str) -> Result<Fetched, String> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Url {
+pub(crate) struct Url {
     https: bool,
     host: String,
     port: u16,
@@ -67,7 +70,7 @@ pub(super) struct Url {
 }
 
 impl Url {
-    pub(super) fn parse(text: &str) -> Result<Url, String> {
+    pub(crate) fn parse(text: &str) -> Result<Url, String> {
         let (https, rest) = if let Some(r) = text.strip_prefix("https://") {
             (true, r)
         } else if let Some(r) = text.strip_prefix("http://") {
@@ -123,13 +126,14 @@ impl std::fmt::Display for Url {
 struct Response {
     status: u16,
     location: Option<String>,
+    content_type: Option<String>,
     body: Vec<u8>,
 }
 
-async fn get_once(url: &Url) -> Result<Response, String> {
+async fn get_once(url: &Url, max_body: usize) -> Result<Response, String> {
     let tcp = TcpStream::connect((url.host.as_str(), url.port)).await.map_err(|e| e.to_string())?;
     if !url.https {
-        return exchange(tcp, url).await;
+        return exchange(tcp, url, max_body).await;
     }
     let roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
@@ -140,13 +144,13 @@ async fn get_once(url: &Url) -> Result<Response, String> {
         .with_no_client_auth();
     let name = ServerName::try_from(url.host.clone()).map_err(|e| e.to_string())?;
     let tls = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
-    exchange(tls, url).await
+    exchange(tls, url, max_body).await
 }
 
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, url: &Url) -> Result<Response, String> {
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, url: &Url, max_body: usize) -> Result<Response, String> {
     let host = if url.default_port() { url.host.clone() } else { format!("{}:{}", url.host, url.port) };
     let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Satchel\r\nAccept: application/xml, text/xml, */*\r\n\
+        "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Satchel\r\nAccept: */*\r\n\
          Accept-Encoding: identity\r\nConnection: close\r\n\r\n",
         url.target
     );
@@ -173,7 +177,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, url: &Url) -
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse::<u16>().ok())
         .ok_or("not an HTTP response")?;
-    let (mut length, mut chunked, mut location) = (None, false, None);
+    let (mut length, mut chunked, mut location, mut content_type) = (None, false, None, None);
     for line in lines {
         let Some((name, value)) = line.split_once(':') else { continue };
         let value = value.trim();
@@ -181,17 +185,18 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, url: &Url) -
             "content-length" => length = Some(value.parse::<usize>().map_err(|_| "bad Content-Length")?),
             "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
             "location" => location = Some(value.to_string()),
+            "content-type" => content_type = Some(value.to_ascii_lowercase()),
             _ => {}
         }
     }
     // Redirects and errors: the body is not needed.
     if status != 200 {
-        return Ok(Response { status, location, body: Vec::new() });
+        return Ok(Response { status, location, content_type, body: Vec::new() });
     }
     let body = if chunked {
-        read_chunked(&mut reader).await?
+        read_chunked(&mut reader, max_body).await?
     } else if let Some(n) = length {
-        if n > MAX_BODY {
+        if n > max_body {
             return Err(format!("body of {n} bytes is too big"));
         }
         let mut body = vec![0; n];
@@ -201,20 +206,20 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, url: &Url) -
         let mut body = Vec::new();
         // Servers that close without TLS close_notify are common; a cut
         // file fails the XML parse anyway.
-        match (&mut reader).take(MAX_BODY as u64 + 1).read_to_end(&mut body).await {
+        match (&mut reader).take(max_body as u64 + 1).read_to_end(&mut body).await {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
             Err(e) => return Err(e.to_string()),
         }
         body
     };
-    if body.len() > MAX_BODY {
+    if body.len() > max_body {
         return Err("body is too big".into());
     }
-    Ok(Response { status, location, body })
+    Ok(Response { status, location, content_type, body })
 }
 
-async fn read_chunked<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Vec<u8>, String> {
+async fn read_chunked<R: AsyncBufRead + Unpin>(reader: &mut R, max_body: usize) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     loop {
         let mut line = Vec::new();
@@ -225,7 +230,7 @@ async fn read_chunked<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Vec<u8>
         if size == 0 {
             return Ok(body);
         }
-        if body.len() + size > MAX_BODY {
+        if body.len() + size > max_body {
             return Err("body is too big".into());
         }
         let start = body.len();

@@ -10,6 +10,8 @@ pub mod body;
 pub mod credentials;
 pub mod demo;
 pub mod html;
+mod http;
+pub mod remote;
 mod error;
 pub mod events;
 pub mod imap;
