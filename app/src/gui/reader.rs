@@ -1,10 +1,12 @@
 //! The reader pane: headers, the body as rich text, attachments. A link
-//! shows where it goes before it opens; remote content is never fetched.
+//! shows where it goes before it opens; remote content (images) is fetched
+//! only when the user presses "Load remote content" for this message.
 
-use iced::widget::{Column, button, column, container, rich_text, row, rule, scrollable, span, text};
+use iced::widget::{Column, button, column, container, image, rich_text, row, rule, scrollable, span, text};
 use iced::{Color, Element, Fill, Font, font};
 use satchel_core::html::{Block, BlockKind, Span};
 use satchel_core::reading::{Attachment, Body, Reading};
+use satchel_core::remote::Fetched;
 
 use super::style;
 
@@ -16,13 +18,26 @@ pub struct Reader {
     /// A link the user clicked: shown with its target before opening.
     reveal: Option<String>,
     show_remote: bool,
+    /// What "Load remote content" brought for the message shown.
+    pub remote: Option<Remote>,
     pub notice: Option<String>,
     /// An attachment that could run code, waiting for "Open anyway".
     confirm_open: Option<usize>,
 }
 
+/// The remote items of the message shown, once asked for.
+#[derive(Debug, Default)]
+pub struct Remote {
+    pub loading: bool,
+    pub images: Vec<image::Handle>,
+    /// Items that could not be shown, with why.
+    pub skipped: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub enum Message {
+    /// The answer to a LoadRemote for this message.
+    RemoteLoaded(i64, Vec<(String, Fetched)>),
     LinkClicked(String),
     OpenLink,
     CancelLink,
@@ -35,6 +50,8 @@ pub enum Message {
 
 pub enum Event {
     OpenUrl(String),
+    /// Fetch these remote items of this message.
+    LoadRemote(i64, Vec<String>),
     Save(i64, Attachment),
     Open(i64, Attachment),
 }
@@ -45,6 +62,7 @@ impl Reader {
         self.error = None;
         self.reveal = None;
         self.show_remote = false;
+        self.remote = None;
         self.notice = None;
         self.confirm_open = None;
     }
@@ -87,6 +105,27 @@ impl Reader {
             Message::OpenLink => self.reveal.take().map(Event::OpenUrl),
             Message::ShowRemote => {
                 self.show_remote = true;
+                let r = self.reading.as_ref()?;
+                let Body::Rich(doc) = &r.body else { return None };
+                if self.remote.is_some() || doc.remote_content.is_empty() {
+                    return None;
+                }
+                self.remote = Some(Remote { loading: true, ..Remote::default() });
+                Some(Event::LoadRemote(r.detail.id, doc.remote_content.clone()))
+            }
+            Message::RemoteLoaded(id, items) => {
+                if self.shown() != Some(id) {
+                    return None; // the user moved on
+                }
+                let mut remote = Remote::default();
+                for (url, fetched) in items {
+                    match fetched {
+                        Fetched::Image(bytes) => remote.images.push(image::Handle::from_bytes(bytes)),
+                        Fetched::NotAnImage(kind) => remote.skipped.push(format!("{url}: not a picture ({kind})")),
+                        Fetched::Failed(why) => remote.skipped.push(format!("{url}: {why}")),
+                    }
+                }
+                self.remote = Some(remote);
                 None
             }
             Message::Save(i) => {
@@ -158,7 +197,7 @@ impl Reader {
             }
             Body::Rich(doc) => {
                 if !doc.remote_content.is_empty() {
-                    page = page.push(remote_bar(&doc.remote_content, self.show_remote));
+                    page = page.push(remote_bar(&doc.remote_content, self.show_remote, self.remote.as_ref()));
                 }
                 page = page.push(rule::horizontal(1));
                 let mut body = Column::new().spacing(8);
@@ -210,26 +249,40 @@ fn header_line<'a>(label: &'a str, value: &'a str) -> Element<'a, Message> {
     row![text(label).width(44).style(text::secondary), text(value)].spacing(6).into()
 }
 
-fn remote_bar(urls: &[String], shown: bool) -> Element<'_, Message> {
-    let mut bar = column![
-        row![
-            text(format!(
-                "Satchel did not load {} of this message (images, styles).",
-                style::count(urls.len() as u64, "remote item", "remote items")
-            )).width(Fill),
-            button("Load remote content").on_press(Message::ShowRemote),
-        ]
-        .spacing(8)
-        .align_y(iced::Center)
-    ]
-    .spacing(4);
-    if shown {
-        // Pictures are not drawn inline yet; each item opens in the browser
-        // after its address is shown, like any other link.
-        for u in urls.iter().take(20) {
+fn remote_bar<'a>(urls: &'a [String], shown: bool, remote: Option<&'a Remote>) -> Element<'a, Message> {
+    let mut bar = Column::new().spacing(6);
+    match remote.filter(|_| shown) {
+        None => {
             bar = bar.push(
-                rich_text([span(u.as_str()).link(u.clone()).underline(true)]).on_link_click(Message::LinkClicked).size(13),
+                row![
+                    text(format!(
+                        "Satchel did not load {} of this message (images, styles).",
+                        style::count(urls.len() as u64, "remote item", "remote items")
+                    ))
+                    .width(Fill),
+                    button("Load remote content").on_press(Message::ShowRemote),
+                ]
+                .spacing(8)
+                .align_y(iced::Center),
             );
+        }
+        Some(r) if r.loading => bar = bar.push(text("Loading remote content…")),
+        Some(r) => {
+            bar = bar.push(text(format!("Loaded {} from the sender's servers.", style::count(r.images.len() as u64, "remote image", "remote images"))));
+            // Shown in the order the message names them, below this bar;
+            // scaled down to the pane, never up.
+            for h in &r.images {
+                bar = bar.push(image(h.clone()).content_fit(iced::ContentFit::ScaleDown));
+            }
+            for s in &r.skipped {
+                bar = bar.push(text(s.as_str()).size(12).style(text::secondary));
+            }
+            // Each address still opens in the browser, after it is shown.
+            for u in urls.iter().take(20) {
+                bar = bar.push(
+                    rich_text([span(u.as_str()).link(u.clone()).underline(true)]).on_link_click(Message::LinkClicked).size(12),
+                );
+            }
         }
     }
     container(bar).padding(8).style(container::rounded_box).into()
