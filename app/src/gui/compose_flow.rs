@@ -136,7 +136,12 @@ impl App {
                             return Ok("Queued in the outbox; it goes when you are online.".to_string());
                         }
                         let report = send::outbox::flush(&cache, &config).await.map_err(|e| e.to_string())?;
-                        let state = cache.outbox_item(id).map_err(|e| e.to_string())?.map(|i| i.state);
+                        // SQLite off the async workers, like every other cache read.
+                        let state = tokio::task::spawn_blocking(move || cache.outbox_item(id))
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .map_err(|e| e.to_string())?
+                            .map(|i| i.state);
                         Ok(match (state.as_deref(), report.last_error) {
                             (None, _) => "Sent.".to_string(),
                             (Some("queued"), e) => format!("In the outbox: {}", e.unwrap_or_else(|| "waiting".into())),
