@@ -10,7 +10,7 @@ mod structure;
 #[cfg(test)]
 mod tests;
 
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 use satchel_cache::{Cache, MailboxServerInfo, NewMessage};
 
 use crate::{CoreError, Result};
@@ -97,7 +97,7 @@ fn load(folder: &str, mbox: &[u8]) -> Result<Vec<Loaded>> {
                 )
             })?;
             let parts = structure::of(&parsed);
-            let has_html = parts.leaves.iter().any(|(_, p)| p.is_text_html());
+            let has_html = parts.leaves.iter().any(|(_, p)| p.is_text_html() && !p.content_disposition().is_some_and(|d| d.is_attachment()));
             let attachments = crate::body::attachments(&parts.tree)
                 .into_iter()
                 .filter_map(|a| {

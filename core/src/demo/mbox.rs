@@ -56,7 +56,8 @@ pub fn append(out: &mut Vec<u8>, message: &[u8], date: i64, flags: MboxFlags) {
 /// One message read back from an mbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The message as RFC 5322 (CRLF lines), flag headers included.
+    /// The message as RFC 5322 (CRLF lines). The flag headers are the
+    /// mbox's, not the message's, and are left out (as Dovecot does).
     pub raw: Vec<u8>,
     pub flags: MboxFlags,
 }
@@ -98,9 +99,11 @@ fn entry(lines: &[&[u8]]) -> Entry {
                 in_header = false;
             } else if let Some(value) = header_value(line, b"status:") {
                 flags.seen |= value.contains(&b'R');
+                continue;
             } else if let Some(value) = header_value(line, b"x-status:") {
                 flags.flagged |= value.contains(&b'F');
                 flags.answered |= value.contains(&b'A');
+                continue;
             }
         }
         raw.extend_from_slice(line);
@@ -133,7 +136,7 @@ mod tests {
 
         let entries = split(&mbox);
         assert_eq!(entries.len(), 2);
-        assert_eq!(entries[0].raw, b"Status: RO\r\nX-Status: F\r\nSubject: one\r\n\r\nFrom here on\r\n>From there\r\nplain\r\n");
+        assert_eq!(entries[0].raw, b"Subject: one\r\n\r\nFrom here on\r\n>From there\r\nplain\r\n");
         assert_eq!(entries[0].flags, MboxFlags { seen: true, flagged: true, answered: false });
         assert_eq!(entries[1].raw, b"Subject: two\r\n\r\nlast line without newline\r\n");
         assert_eq!(entries[1].flags, MboxFlags::default());
@@ -145,6 +148,7 @@ mod tests {
         let entries = split(mbox);
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].flags, MboxFlags { seen: false, flagged: true, answered: true });
+        assert_eq!(entries[0].raw, b"Subject: s\r\n\r\nStatus: RO\r\n", "a body line is not a flag");
         assert!(entries[0].flags.to_flags().has(satchel_cache::SystemFlag::Flagged));
         assert!(split(b"").is_empty());
     }
