@@ -5,7 +5,11 @@
 //! system. A scroll step is two frames (the wheel event, then the frame
 //! with the rows read for it).
 //!
-//!     cargo bench -p satchel --bench gui -- --messages 100000
+//!     cargo bench -p satchel --bench gui -- --messages 100000 [--threads]
+//!
+//! With `--threads` the messages come in conversations of five (each
+//! answering the one before, with In-Reply-To and References) and the
+//! window opens with "Threads" on, so the folder is listed by thread.
 //!
 //! The cache is built by a child process first, so the memory figures are
 //! those of a window opening an existing cache.
@@ -28,21 +32,32 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let messages: u32 = value("--messages").and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let threads = args.iter().any(|a| a == "--threads");
     if let Some(dir) = value("--prepare") {
-        return prepare(std::path::Path::new(&dir), messages);
+        return prepare(std::path::Path::new(&dir), messages, threads);
     }
     let dir = tempfile::tempdir()?;
-    let status = std::process::Command::new(std::env::current_exe()?)
-        .args(["--prepare", &dir.path().display().to_string(), "--messages", &messages.to_string()])
-        .status()?;
+    let mut child = std::process::Command::new(std::env::current_exe()?);
+    child.args(["--prepare", &dir.path().display().to_string(), "--messages", &messages.to_string()]);
+    if threads {
+        child.arg("--threads");
+    }
+    let status = child.status()?;
     anyhow::ensure!(status.success(), "preparing the cache failed");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(measure(dir.path(), messages))
 }
 
-/// A cache whose demo account has one INBOX of `messages` messages.
-fn prepare(dir: &std::path::Path, messages: u32) -> anyhow::Result<()> {
-    let cache = Profile::in_dir(dir).open_cache()?;
+/// A cache whose demo account has one INBOX of `messages` messages (in
+/// threads, and the list set to show them, with `threads`).
+fn prepare(dir: &std::path::Path, messages: u32, threads: bool) -> anyhow::Result<()> {
+    let profile = Profile::in_dir(dir);
+    if threads {
+        let mut config = satchel_core::config::Config::default();
+        config.ui.threads = true;
+        profile.save(&config)?;
+    }
+    let cache = profile.open_cache()?;
     let account = cache.ensure_account(satchel_core::demo::ACCOUNT, "you@demo.example")?;
     let inbox = MailboxServerInfo {
         name: "INBOX".into(),
@@ -56,7 +71,7 @@ fn prepare(dir: &std::path::Path, messages: u32) -> anyhow::Result<()> {
     cache.reset_mailbox(mailbox.id, 1)?;
     let mut uid = 1;
     while uid <= messages {
-        let batch: Vec<NewMessage> = (uid..(uid + 5_000).min(messages + 1)).map(message).collect();
+        let batch: Vec<NewMessage> = (uid..(uid + 5_000).min(messages + 1)).map(|u| message(u, threads)).collect();
         uid += batch.len() as u32;
         cache.commit_new_messages(mailbox.id, &batch, uid)?;
     }
@@ -64,8 +79,12 @@ fn prepare(dir: &std::path::Path, messages: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn message(uid: u32) -> NewMessage {
+fn message(uid: u32, threads: bool) -> NewMessage {
     let date = 1_700_000_000 + i64::from(uid) * 600;
+    let id = |u: u32| format!("<bench-{u}@example.org>");
+    // Conversations of five: uids 1-5, 6-10, ...; each answers the one before.
+    let first = uid - (uid - 1) % 5;
+    let answers = (threads && uid != first).then(|| (first..uid).map(id).collect::<Vec<_>>());
     NewMessage {
         uid,
         flags: Flags::from_imap(if uid % 3 == 0 { vec![] } else { vec!["\\Seen"] }),
@@ -75,7 +94,9 @@ fn message(uid: u32) -> NewMessage {
         subject: format!("Message number {uid} about the quarterly figures and the train timetable"),
         from: format!("Sender {} <sender{}@example.org>", uid % 97, uid % 97),
         to: "you@example.org".into(),
-        message_id: Some(format!("<bench-{uid}@example.org>")),
+        message_id: Some(id(uid)),
+        in_reply_to: answers.as_ref().and_then(|a| a.last().cloned()),
+        references: answers.map(|a| a.join(" ")),
         ..NewMessage::default()
     }
 }

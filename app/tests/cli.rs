@@ -211,6 +211,10 @@ fn demo_mailbox_opens_without_account_or_network() {
     let again = satchel(profile.path(), &["--demo", "folders"]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("240"));
     assert!(!String::from_utf8_lossy(&again.stdout).contains("480"));
+    // A demo message reads from the cache (the demo has no server).
+    let shown = satchel(profile.path(), &["--demo", "show", "--id", "1"]);
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("generated for Satchel's demo mailbox"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

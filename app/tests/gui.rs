@@ -434,3 +434,76 @@ async fn folder_tree_folds_open_and_shut() {
     deliver(&mut app, vec![Message::Folders(Tree::ToggleAccount(account))]).await;
     assert!(shows(&app, "Drafts"));
 }
+
+/// "Threads" in the list's header groups INBOX by conversation: a reply is
+/// listed right under the message it answers, one level deeper, the
+/// thread's root shows how many messages it holds, j walks the order on
+/// screen, and the choice is kept in the profile's config (a new window
+/// opens threaded). Off again, the list is by date as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threads_list_a_reply_under_its_parent_and_are_remembered() -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::collections::HashMap;
+    let dir = tempfile::tempdir()?;
+    let threads_saved = || -> anyhow::Result<bool> { Ok(Profile::in_dir(dir.path()).load()?.ui.threads) };
+    let mut app = demo_window(dir.path()).await;
+    let by_date = app.list.ids().to_vec();
+    assert!(!app.list.threaded() && !threads_saved()?, "off by default");
+
+    // What the headers say, read from the cache (not from the list): each
+    // message's parent is the last message its References name that is in
+    // INBOX; the reply to check is the newest one, so its thread is on screen.
+    let cache = app.backend.cache.clone();
+    let details = by_date.iter().map(|id| cache.message_detail(*id)).collect::<Result<Vec<_>, _>>()?;
+    let by_message_id: HashMap<&str, i64> = details.iter().filter_map(|d| Some((d.message_id.as_deref()?, d.id))).collect();
+    let parent: HashMap<i64, i64> = details
+        .iter()
+        .filter_map(|d| Some((d.id, d.references.as_deref()?.split_whitespace().rev().find_map(|r| by_message_id.get(r).copied())?)))
+        .collect();
+    let (reply, replied_to) =
+        by_date.iter().find_map(|id| Some((*id, *parent.get(id)?))).context("the demo INBOX has a reply to a message in it")?;
+    let root_of = |mut id: i64| {
+        while let Some(p) = parent.get(&id) {
+            id = *p;
+        }
+        id
+    };
+    let root = root_of(reply);
+    let thread_size = by_date.iter().filter(|id| root_of(**id) == root).count();
+    // Replies are listed oldest first.
+    let first_reply = by_date.iter().rev().copied().find(|id| parent.get(id) == Some(&replied_to)).context("replies")?;
+
+    let clicked = click(&app, "Threads");
+    deliver(&mut app, clicked).await;
+    assert!(app.config.ui.threads && app.list.threaded());
+    assert!(threads_saved()?, "kept in the profile's config");
+    let threaded = app.list.ids().to_vec();
+    assert_eq!(threaded.len(), by_date.len(), "every message still listed once");
+    assert_ne!(threaded, by_date, "a new order");
+    let at = |id: i64| threaded.iter().position(|x| *x == id);
+    assert_eq!(at(first_reply), at(replied_to).map(|i| i + 1), "the first reply comes right under the message it answers");
+    assert_eq!(app.list.depth(first_reply), app.list.depth(replied_to) + 1, "one level deeper");
+    assert_eq!(app.list.depth(root), 0);
+    let (root_at, reply_at) = (at(root).context("root listed")?, at(reply).context("reply listed")?);
+    assert!(reply_at > root_at && reply_at < root_at + thread_size, "the thread's messages are together");
+    assert_eq!(app.list.thread_size(root), Some(thread_size));
+    assert!(shows(&app, &format!("({thread_size})")), "the root row shows the thread's size");
+
+    use iced::keyboard::{Key, Modifiers};
+    let j = || Message::Key(Key::Character("j".into()), Modifiers::default());
+    deliver(&mut app, vec![j(), j()]).await;
+    assert_eq!(app.list.selected(), threaded.get(1).copied(), "j walks the threaded order");
+
+    drop(app);
+    let mut app = demo_window(dir.path()).await;
+    assert!(app.list.threaded(), "a new window opens threaded");
+    let at = |id: i64| app.list.ids().iter().position(|x| *x == id);
+    assert_eq!(at(first_reply), at(replied_to).map(|i| i + 1));
+
+    let clicked = click(&app, "Threads");
+    deliver(&mut app, clicked).await;
+    assert!(!app.list.threaded() && !threads_saved()?);
+    assert_eq!(app.list.ids(), by_date.as_slice(), "off: by date, as before");
+    assert!(!shows(&app, &format!("({thread_size})")));
+    Ok(())
+}

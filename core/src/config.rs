@@ -135,6 +135,10 @@ pub struct UiSettings {
     /// Accounts whose new mail shows no desktop notification.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub muted_accounts: Vec<String>,
+    /// The message list groups messages by conversation (References /
+    /// In-Reply-To), like Thunderbird's "Threaded" view; off: by date.
+    #[serde(default)]
+    pub threads: bool,
 }
 
 impl Config {
@@ -280,7 +284,7 @@ mod tests {
                     server_saves_sent: false,
                 }),
             }],
-            ui: UiSettings { theme: ThemeChoice::Dark, muted_accounts: vec!["work".into()] },
+            ui: UiSettings { theme: ThemeChoice::Dark, muted_accounts: vec!["work".into()], threads: true },
         };
         profile.save(&config)?;
         assert_eq!(profile.load()?, config);
@@ -323,5 +327,15 @@ mod tests {
         let _ = std::fs::write(&profile.config_file, "[[account]]\nname = 3\n");
         let err = profile.load().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("config.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_config_from_before_threads_lists_by_date() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| CoreError::io("tempdir", e))?;
+        let profile = Profile::in_dir(dir.path());
+        std::fs::write(&profile.config_file, "[ui]\ntheme = \"dark\"\n").map_err(|e| CoreError::io("write", e))?;
+        let ui = profile.load()?.ui;
+        assert_eq!((ui.theme, ui.threads), (ThemeChoice::Dark, false));
+        Ok(())
     }
 }

@@ -34,13 +34,12 @@ pub async fn show(cx: &Context, id: i64, part: Option<String>, save_to: Option<P
     let config = cx.profile.load()?;
     let cache = Arc::new(cx.profile.open_cache()?);
     let detail = cache.message_detail(id)?;
-    let account = config
-        .accounts
-        .iter()
-        .find(|a| cache.account_by_name(&a.name).map(|r| r.id == detail.account_id).unwrap_or(false))
-        .context("the message's account is not configured")?
-        .clone();
-    let offline = config.work_offline;
+    let configured =
+        config.accounts.iter().find(|a| cache.account_by_name(&a.name).map(|r| r.id == detail.account_id).unwrap_or(false)).cloned();
+    // Mail of an account with no server (the demo mailbox) is read from the
+    // cache only: nothing connects.
+    let offline = config.work_offline || configured.is_none();
+    let account = configured.unwrap_or_else(|| cache_only_account(cx.demo));
     if let Some(section) = part {
         match body::part_bytes(&cache, &account, id, &section, offline).await? {
             Some(bytes) => {
@@ -97,6 +96,28 @@ pub async fn show(cx: &Context, id: i64, part: Option<String>, save_to: Option<P
         println!("[attachment {}] {} ({}, {} bytes){saved}", a.section, a.filename.as_deref().unwrap_or("unnamed"), a.mime_type, a.size);
     }
     Ok(())
+}
+
+/// Settings that are never used to connect (`offline` is set with them).
+fn cache_only_account(demo: bool) -> satchel_core::config::AccountConfig {
+    use satchel_core::config::{AccountConfig, ImapSettings, Security};
+    let name = if demo { satchel_core::demo::ACCOUNT } else { "(no server)" };
+    AccountConfig {
+        name: name.into(),
+        email: String::new(),
+        imap: ImapSettings {
+            host: String::new(),
+            port: 993,
+            security: Security::Tls,
+            username: String::new(),
+            tls_ca_file: None,
+            allow_plaintext: false,
+            compress: false,
+        },
+        password_command: None,
+        display_name: None,
+        smtp: None,
+    }
 }
 
 pub async fn search(cx: &Context, query: &str, limit: u32, local_only: bool) -> Result<()> {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use satchel_core::cache::{Cache, FolderSummary, MessageListItem, OpRow};
+use satchel_core::cache::{Cache, FolderSummary, MessageListItem, OpRow, ThreadedId};
 use satchel_core::config::{AccountConfig, Config, Profile};
 
 /// One account as the window lists it: its cache id, and its settings when
@@ -78,6 +78,12 @@ impl Backend {
 
     pub fn message_ids(&self, folder: i64) -> anyhow::Result<Vec<i64>> {
         Ok(self.cache.read(|r| r.message_ids(folder))?)
+    }
+
+    /// The folder's ids grouped by thread, with depths (see the cache's
+    /// threads.rs).
+    pub fn threaded_ids(&self, folder: i64) -> anyhow::Result<Vec<ThreadedId>> {
+        Ok(self.cache.threaded_ids(folder)?)
     }
 
     pub fn rows(&self, ids: &[i64]) -> anyhow::Result<Vec<MessageListItem>> {

@@ -2,12 +2,16 @@
 //! folder's ids (8 bytes a message) and builds widgets for the rows on
 //! screen, with spacers above and below standing in for the rest. Rows are
 //! read from the cache in windows around what is visible.
+//!
+//! With "Threads" on, the ids come in thread order (computed by the cache)
+//! with each one's depth: replies are indented under their thread's root,
+//! which shows the thread's size, and j/k walk the list as displayed.
 
 use std::collections::HashMap;
 
-use iced::widget::{Space, button, column, container, operation, row, scrollable, text};
+use iced::widget::{Row, Space, button, checkbox, column, container, operation, row, scrollable, text};
 use iced::{Element, Fill, Font, Length, font};
-use satchel_core::cache::{MessageListItem, SystemFlag};
+use satchel_core::cache::{MessageListItem, SystemFlag, ThreadedId};
 
 use super::style;
 
@@ -16,6 +20,10 @@ pub const ROW_HEIGHT: f32 = 30.0;
 const MARGIN: usize = 60;
 /// Loaded rows kept at most; far-away ones are dropped first.
 const KEEP: usize = 3_000;
+/// Indentation per thread level, and the deepest level indented: past it
+/// a long back-and-forth would push subjects out of the row.
+const INDENT: f32 = 14.0;
+const MAX_INDENT_DEPTH: u32 = 8;
 
 pub fn scroll_id() -> iced::widget::Id {
     iced::widget::Id::new("message-list")
@@ -28,9 +36,27 @@ pub enum Source {
     Server,
 }
 
+/// A folder's ids as the cache gave them: by date, or by thread.
+#[derive(Debug, Clone)]
+pub enum Listing {
+    Flat(Vec<i64>),
+    Threads(Vec<ThreadedId>),
+}
+
+impl Listing {
+    pub fn threaded(&self) -> bool {
+        matches!(self, Listing::Threads(_))
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct MessageList {
     ids: Vec<i64>,
+    /// Each id's depth in its thread, in the order of `ids`; empty when
+    /// the list is flat (by date, or search results).
+    depths: Vec<u32>,
+    /// The number of messages in each thread of more than one, by root id.
+    thread_sizes: HashMap<i64, usize>,
     rows: HashMap<i64, MessageListItem>,
     sources: HashMap<i64, Source>,
     selected: Option<i64>,
@@ -46,6 +72,8 @@ pub enum Message {
     Clicked(i64),
     /// Right click: select without opening, and show the message menu.
     Menu(i64),
+    /// The header's "Threads" switch.
+    Threads(bool),
 }
 
 /// What the list asks of the window.
@@ -54,6 +82,8 @@ pub enum Event {
     NeedRows(Vec<i64>),
     Open(i64),
     Menu(i64),
+    /// Group by thread (or not): remember it and list the folder again.
+    Threads(bool),
 }
 
 impl MessageList {
@@ -65,6 +95,8 @@ impl MessageList {
             self.selected = None;
         }
         self.ids = ids;
+        self.depths.clear();
+        self.thread_sizes.clear();
         if !keep_selection {
             self.rows.clear();
         }
@@ -73,6 +105,37 @@ impl MessageList {
         if !keep_selection {
             self.first_visible = 0;
         }
+    }
+
+    /// A folder's ids by date or by thread (see [`MessageList::set_ids`]).
+    pub fn set_listing(&mut self, listing: Listing, keep_selection: bool) {
+        match listing {
+            Listing::Flat(ids) => self.set_ids(ids, keep_selection),
+            Listing::Threads(rows) => {
+                self.set_ids(rows.iter().map(|r| r.id).collect(), keep_selection);
+                self.depths = rows.iter().map(|r| r.depth).collect();
+                self.thread_sizes = thread_sizes(&rows);
+            }
+        }
+    }
+
+    /// True when the list shows threads (depths known).
+    pub fn threaded(&self) -> bool {
+        !self.depths.is_empty()
+    }
+
+    /// How deep `id` sits in its thread (0: a root, or the list is flat).
+    pub fn depth(&self, id: i64) -> u32 {
+        self.position(id).and_then(|i| self.depths.get(i)).copied().unwrap_or(0)
+    }
+
+    /// The size of the thread `id` is the root of, when it has replies.
+    pub fn thread_size(&self, id: i64) -> Option<usize> {
+        self.thread_sizes.get(&id).copied()
+    }
+
+    fn position(&self, id: i64) -> Option<usize> {
+        self.ids.iter().position(|x| *x == id)
     }
 
     pub fn mark_sources(&mut self, ids: &[i64], source: Source) {
@@ -85,6 +148,9 @@ impl MessageList {
     pub fn extend(&mut self, ids: &[i64]) -> Vec<i64> {
         let added: Vec<i64> = ids.iter().copied().filter(|id| !self.ids.contains(id)).collect();
         self.ids.extend(&added);
+        if self.threaded() {
+            self.depths.resize(self.ids.len(), 0);
+        }
         added
     }
 
@@ -119,7 +185,12 @@ impl MessageList {
 
     /// Takes a message out of the list (it was moved or deleted).
     pub fn remove(&mut self, id: i64) {
-        self.ids.retain(|x| *x != id);
+        if let Some(i) = self.position(id) {
+            self.ids.remove(i);
+            if i < self.depths.len() {
+                self.depths.remove(i);
+            }
+        }
         self.rows.remove(&id);
         if self.selected == Some(id) {
             self.selected = None;
@@ -168,6 +239,7 @@ impl MessageList {
                 self.selected = Some(id);
                 Some(Event::Menu(id))
             }
+            Message::Threads(on) => Some(Event::Threads(on)),
         }
     }
 
@@ -184,20 +256,33 @@ impl MessageList {
         };
         let id = self.ids[next];
         self.selected = Some(id);
+        Some((id, self.scroll_to(next)))
+    }
+
+    /// Scrolls the selected message into view (after the list was
+    /// reordered under it, e.g. threads switched on or off).
+    pub fn reveal_selected(&self) -> iced::Task<super::Message> {
+        match self.selected.and_then(|id| self.position(id)) {
+            Some(i) => self.scroll_to(i),
+            None => iced::Task::none(),
+        }
+    }
+
+    /// A Task bringing row `index` on screen, if it is not.
+    fn scroll_to(&self, index: usize) -> iced::Task<super::Message> {
         let visible = self.visible.max(1);
-        let scroll = if next < self.first_visible || next + 1 >= self.first_visible + visible {
-            let top = if next < self.first_visible { next } else { (next + 2).saturating_sub(visible) };
+        if index < self.first_visible || index + 1 >= self.first_visible + visible {
+            let top = if index < self.first_visible { index } else { (index + 2).saturating_sub(visible) };
             operation::scroll_to(scroll_id(), operation::AbsoluteOffset { x: None, y: Some(top as f32 * ROW_HEIGHT) })
         } else {
             iced::Task::none()
-        };
-        Some((id, scroll))
+        }
     }
 
     /// After the selected message left this list (moved, deleted): the id
     /// that took its place, as mail clients go on to the next message.
     pub fn neighbour_of(&self, id: i64) -> Option<i64> {
-        let i = self.ids.iter().position(|x| *x == id)?;
+        let i = self.position(id)?;
         self.ids.get(i + 1).or_else(|| i.checked_sub(1).and_then(|j| self.ids.get(j))).copied()
     }
 
@@ -205,23 +290,31 @@ impl MessageList {
         self.selected = id;
     }
 
-    pub fn view(&self) -> Element<'_, Message> {
+    /// The list under its header; `threads` is the saved setting (search
+    /// results stay flat whatever it says).
+    pub fn view(&self, threads: bool) -> Element<'_, Message> {
+        let header = row![
+            Space::new().width(Fill),
+            checkbox(threads).label("Threads").on_toggle(Message::Threads).size(14).text_size(13),
+        ]
+        .padding(iced::Padding { top: 2.0, bottom: 2.0, left: 8.0, right: 16.0 });
         if self.ids.is_empty() {
-            return container(text("No messages").style(text::secondary)).center(Fill).into();
+            return column![header, container(text("No messages").style(text::secondary)).center(Fill)].into();
         }
         let (lo, hi) = {
             let lo = self.first_visible.min(self.ids.len());
             (lo, (lo + self.visible.max(40)).min(self.ids.len()))
         };
         let mut rows = column![Space::new().height(Length::Fixed(lo as f32 * ROW_HEIGHT))];
-        for id in &self.ids[lo..hi] {
-            rows = rows.push(self.row_view(*id));
+        for i in lo..hi {
+            rows = rows.push(self.row_view(self.ids[i], self.depths.get(i).copied()));
         }
         rows = rows.push(Space::new().height(Length::Fixed((self.ids.len() - hi) as f32 * ROW_HEIGHT)));
-        scrollable(rows).id(scroll_id()).on_scroll(Message::Scrolled).height(Fill).into()
+        column![header, scrollable(rows).id(scroll_id()).on_scroll(Message::Scrolled).height(Fill)].into()
     }
 
-    fn row_view(&self, id: i64) -> Element<'_, Message> {
+    /// One row; `depth` is its place in its thread when the list is threaded.
+    fn row_view(&self, id: i64, depth: Option<u32>) -> Element<'_, Message> {
         let Some(m) = self.rows.get(&id) else {
             return Space::new().height(ROW_HEIGHT).into();
         };
@@ -239,11 +332,24 @@ impl MessageList {
         let cell = |t: iced::widget::Text<'static>, width: Length| {
             container(t.wrapping(text::Wrapping::None)).width(width).clip(true)
         };
+        let subject = text(format!("{source}{}", clip_text(&m.subject, 120))).font(f).wrapping(text::Wrapping::None);
+        // Threaded: replies indented under their root, which shows how
+        // many messages its thread holds.
+        let subject: Element<'_, Message> = match depth {
+            Some(depth) => {
+                let mut line = Row::new().spacing(4).push(Space::new().width(depth.min(MAX_INDENT_DEPTH) as f32 * INDENT));
+                if let Some(n) = self.thread_size(id) {
+                    line = line.push(text(format!("({n})")).style(text::secondary).wrapping(text::Wrapping::None));
+                }
+                line.push(subject).into()
+            }
+            None => subject.into(),
+        };
         let line = row![
             cell(text(flag).style(style::flag_text), Length::Fixed(16.0)),
             cell(text(clip), Length::Fixed(16.0)),
             cell(text(clip_text(&style::display_name(&m.from), 40)).font(f), Length::FillPortion(3)),
-            cell(text(format!("{source}{}", clip_text(&m.subject, 120))).font(f), Length::FillPortion(5)),
+            container(subject).width(Length::FillPortion(5)).clip(true),
             cell(text(style::short_date(m.date)), Length::Fixed(94.0)),
             cell(text(style::human_size(m.size)), Length::Fixed(56.0)),
         ]
@@ -259,6 +365,27 @@ impl MessageList {
             .style(move |theme, status| style::row_button(theme, status, selected));
         iced::widget::mouse_area(row).on_right_press(Message::Menu(id)).into()
     }
+}
+
+/// The size of each thread of more than one message, by its root's id:
+/// a thread is a root (depth 0) and the deeper rows after it.
+fn thread_sizes(rows: &[ThreadedId]) -> HashMap<i64, usize> {
+    let mut sizes = HashMap::new();
+    let mut root: Option<(i64, usize)> = None;
+    for r in rows {
+        if r.depth == 0 {
+            if let Some((id, n)) = root.take().filter(|(_, n)| *n > 1) {
+                sizes.insert(id, n);
+            }
+            root = Some((r.id, 1));
+        } else if let Some((_, n)) = root.as_mut() {
+            *n += 1;
+        }
+    }
+    if let Some((id, n)) = root.filter(|(_, n)| *n > 1) {
+        sizes.insert(id, n);
+    }
+    sizes
 }
 
 /// One line of at most `max` characters (text shaping of very long

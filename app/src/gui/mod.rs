@@ -141,7 +141,7 @@ pub enum Message {
 #[derive(Debug, Clone)]
 pub enum Loaded {
     Accounts(Answer<(Config, Vec<(AccountEntry, Vec<FolderSummary>)>)>),
-    Ids { folder: i64, keep: bool, ids: Answer<Vec<i64>> },
+    Ids { folder: i64, keep: bool, ids: Answer<message_list::Listing> },
     Rows(Answer<Vec<MessageListItem>>),
     Reading(i64, Answer<Reading>),
     Queue(Answer<(Vec<OpRow>, Vec<Conflict>, Vec<satchel_core::cache::OutboxItem>)>),

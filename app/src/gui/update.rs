@@ -7,7 +7,7 @@ use satchel_core::cache::{FolderSummary, MessageListItem};
 use satchel_core::watch::Event as EngineEvent;
 
 use super::folders::Event as FolderEvent;
-use super::message_list::{self, Source};
+use super::message_list::{self, Listing, Source};
 use super::status_bar::Connectivity;
 use super::{Action, AccountEntry, Answer, App, Backend, Loaded, Message, Page, pending, reader, settings, setup};
 
@@ -55,7 +55,11 @@ impl App {
     }
 
     fn load_ids(&self, folder: i64, keep: bool) -> Task<Message> {
-        self.query(move |b| b.message_ids(folder), move |ids| Message::Loaded(Loaded::Ids { folder, keep, ids }))
+        let threads = self.config.ui.threads;
+        self.query(
+            move |b| Ok(if threads { Listing::Threads(b.threaded_ids(folder)?) } else { Listing::Flat(b.message_ids(folder)?) }),
+            move |ids| Message::Loaded(Loaded::Ids { folder, keep, ids }),
+        )
     }
 
     fn load_rows(&self, ids: Vec<i64>) -> Task<Message> {
@@ -104,10 +108,15 @@ impl App {
                     self.row_menu = Some(id);
                     Task::none()
                 }
+                Some(message_list::Event::Threads(on)) => self.set_threads(on),
                 None => Task::none(),
             },
             Message::Reader(m) => match self.reader.update(m) {
                 Some(reader::Event::OpenUrl(url)) => open_externally(url),
+                Some(reader::Event::LoadRemote(id, urls)) => Task::perform(
+                    async move { satchel_core::remote::fetch(&urls).await },
+                    move |items| Message::Reader(reader::Message::RemoteLoaded(id, items)),
+                ),
                 Some(reader::Event::Save(id, a)) => self.save_attachment(id, a, false),
                 Some(reader::Event::Open(id, a)) => self.save_attachment(id, a, true),
                 None => Task::none(),
@@ -235,15 +244,20 @@ impl App {
                 }
             }
             Loaded::Ids { folder, keep, ids: Ok(ids) } => {
-                if self.folder.as_ref().map(|f| f.id) != Some(folder) || self.searching.is_some() {
+                // An answer from before "Threads" was switched is stale too.
+                let stale = ids.threaded() != self.config.ui.threads;
+                if self.folder.as_ref().map(|f| f.id) != Some(folder) || self.searching.is_some() || stale {
                     return Task::none();
                 }
-                self.list.set_ids(ids, keep);
+                let reordered = ids.threaded() != self.list.threaded() && !self.list.ids().is_empty();
+                self.list.set_listing(ids, keep);
                 let want = if keep { Some(self.list.window_ids()) } else { self.list.missing() };
-                match want {
+                let rows = match want {
                     Some(want) if !want.is_empty() => self.load_rows(want),
                     _ => Task::none(),
-                }
+                };
+                // Switching threads moves the open message: keep it in view.
+                if reordered { Task::batch([rows, self.list.reveal_selected()]) } else { rows }
             }
             Loaded::Rows(Ok(rows)) => {
                 self.list.set_rows(rows);
@@ -432,6 +446,17 @@ impl App {
             },
             Message::Notice,
         )
+    }
+
+    /// "Threads" in the list's header: remembered in the config, and the
+    /// open folder listed again in the new order, keeping the selection.
+    fn set_threads(&mut self, on: bool) -> Task<Message> {
+        self.config.ui.threads = on;
+        let mut tasks = vec![self.save_ui()];
+        if let Some(f) = self.folder.as_ref().filter(|_| self.searching.is_none()) {
+            tasks.push(self.load_ids(f.id, true));
+        }
+        Task::batch(tasks)
     }
 
     fn change_queue(&self, op: i64, retry: bool) -> Task<Message> {

@@ -49,7 +49,7 @@ impl App {
         if let Some(id) = self.row_menu {
             list_pane = list_pane.push(self.row_menu_view(id));
         }
-        list_pane = list_pane.push(self.list.view().map(Message::List));
+        list_pane = list_pane.push(self.list.view(self.config.ui.threads).map(Message::List));
         let panes = row![
             container(self.folders.view().map(Message::Folders)).width(240).height(Fill),
             rule::vertical(1),
