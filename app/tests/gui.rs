@@ -435,6 +435,64 @@ async fn folder_tree_folds_open_and_shut() {
     assert!(shows(&app, "Drafts"));
 }
 
+/// Remote images load only on "Load remote content", for that message:
+/// before the click the test web server sees no request; after it, the
+/// picture is shown and the style sheet is named as not a picture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_images_load_only_when_asked() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\0\x01\0\0\x05\0\x01\r\n-\xb4\0\0\0\0IEND\xaeB`\x82";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut request = vec![0u8; 2048];
+            let n = s.read(&mut request).await.unwrap_or(0);
+            let (kind, body): (&str, &[u8]) =
+                if String::from_utf8_lossy(&request[..n]).contains(".png") { ("image/png", PNG) } else { ("text/css", b"p { color: red }") };
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = s.write_all(head.as_bytes()).await;
+            let _ = s.write_all(body).await;
+        }
+    });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = demo_window(dir.path()).await;
+    let cache = app.backend.cache.clone();
+    let inbox = app.folders.find_by_name("INBOX").expect("INBOX");
+    let date = chrono::Utc::now().to_rfc2822();
+    let raw = format!(
+        "From: Gallery <pics@demo.example>\r\nTo: you@demo.example\r\nSubject: Pictures from the hike\r\nDate: {date}\r\n\
+Message-ID: <hike@demo.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+<html><head><link rel=\"stylesheet\" href=\"http://127.0.0.1:{port}/look.css\"></head><body><p>The summit:</p>\
+<img src=\"http://127.0.0.1:{port}/summit.png\" width=\"300\" alt=\"summit\"></body></html>\r\n"
+    );
+    let local = satchel_core::local_mail::read(raw.as_bytes(), satchel_core::cache::Flags::default(), "demo.example");
+    let id = cache.queue_append(inbox, &local.row, &local.raw, local.text.as_deref()).expect("added");
+    // The HTML part as the body fetch caches it for a server's message.
+    let html = raw.split("\r\n\r\n").nth(1).expect("body");
+    cache.store_part(id, satchel_core::body::HTML_KEY, html.as_bytes(), None).expect("html part");
+    let clicked = click(&app, "Inbox");
+    deliver(&mut app, clicked).await;
+    let clicked = click(&app, "Pictures from the hike");
+    deliver(&mut app, clicked).await;
+    assert!(shows(&app, "Satchel did not load 2 remote items of this message (images, styles)."));
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing fetched before the click");
+
+    let clicked = click(&app, "Load remote content");
+    deliver(&mut app, clicked).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "both items fetched once");
+    let remote = app.reader.remote.as_ref().expect("loaded");
+    assert_eq!(remote.images.len(), 1, "the picture is shown");
+    assert!(shows(&app, "Loaded 1 remote image from the sender's servers."));
+    assert!(remote.skipped.iter().any(|s| s.contains("look.css: not a picture (text/css)")), "{:?}", remote.skipped);
+}
+
 /// "Threads" in the list's header groups INBOX by conversation: a reply is
 /// listed right under the message it answers, one level deeper, the
 /// thread's root shows how many messages it holds, j walks the order on

@@ -345,7 +345,8 @@ impl App {
                         }))
                     },
                 );
-                Task::batch([set, self.reload_accounts()])
+                // The reload reads what the change wrote: after it, not beside it.
+                set.chain(self.reload_accounts())
             }
         }
     }
@@ -356,7 +357,7 @@ impl App {
             move |b| Ok(b.cache.queue_folder_op(account, op)?),
             move |r: Answer<()>| Message::Notice(r.map(|_| format!("Queued: {}", what.trim_end_matches(" in ")))),
         );
-        Task::batch([queued, self.reload_accounts(), self.reload_queue()])
+        queued.chain(Task::batch([self.reload_accounts(), self.reload_queue()]))
     }
 
     /// A new identity for the account's engine subscription, so iced starts
@@ -467,11 +468,13 @@ impl App {
             },
             Message::Notice,
         );
-        let mut tasks = vec![changed, self.reload_queue(), self.reload_accounts()];
+        let mut reloads = vec![self.reload_queue(), self.reload_accounts()];
         if let Some(f) = &self.folder {
-            tasks.push(self.load_ids(f.id, true));
+            reloads.push(self.load_ids(f.id, true));
         }
-        Task::batch(tasks)
+        // Run beside the change, a reload could read the queue from before
+        // it (the window then showed a retried change as still failed).
+        changed.chain(Task::batch(reloads))
     }
 
     /// Resend (the user decided: queued again, the engine sends it) or
@@ -488,7 +491,7 @@ impl App {
             },
             Message::Notice,
         );
-        Task::batch([changed, self.reload_queue()])
+        changed.chain(self.reload_queue())
     }
 
     fn settings_event(&mut self, event: settings::Event) -> Task<Message> {
