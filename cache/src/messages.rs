@@ -175,7 +175,7 @@ impl Cache {
                 items.push(item);
             }
         }
-        items.sort_by(|a, b| b.date.cmp(&a.date));
+        items.sort_by_key(|m| std::cmp::Reverse(m.date));
         Ok(items)
     }
 

@@ -57,7 +57,7 @@ pub(crate) fn completion_code(code: &ResponseCode<'_>) -> CompletionCode {
                 UidSetMember::Uid(u) => out.push(*u),
                 // Bounded: a server cannot make us allocate for 4 billion UIDs.
                 UidSetMember::UidRange(r) => {
-                    out.extend(super::uidset::expand(&[r.clone()], r.start().saturating_add(1_000_000)))
+                    out.extend(super::uidset::expand(std::slice::from_ref(r), r.start().saturating_add(1_000_000)))
                 }
             }
         }
