@@ -45,8 +45,24 @@ pub fn run(backend: Backend) -> iced::Result {
         .title(App::title)
         .subscription(App::subscription)
         .theme(App::theme)
-        .window_size((1200.0, 760.0))
+        .window(window_settings())
         .run()
+}
+
+/// The window's size, icon and (on Linux) application id, which must match
+/// the desktop file's name so docks and taskbars pair the two.
+fn window_settings() -> iced::window::Settings {
+    let png = include_bytes!("../../../resources/icons/hicolor/128x128/apps/org.satchel.Satchel.png");
+    let icon = image::load_from_memory(png).ok().map(|i| i.to_rgba8()).and_then(|rgba| {
+        let (w, h) = rgba.dimensions();
+        iced::window::icon::from_rgba(rgba.into_raw(), w, h).ok()
+    });
+    #[cfg(target_os = "linux")]
+    let platform_specific =
+        iced::window::settings::PlatformSpecific { application_id: "org.satchel.Satchel".into(), ..Default::default() };
+    #[cfg(not(target_os = "linux"))]
+    let platform_specific = Default::default();
+    iced::window::Settings { size: iced::Size::new(1200.0, 760.0), icon, platform_specific, ..Default::default() }
 }
 
 /// What fills the window besides the three panes.
