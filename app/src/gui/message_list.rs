@@ -162,6 +162,10 @@ impl MessageList {
         self.ids.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
     pub fn selected(&self) -> Option<i64> {
         self.selected
     }
