@@ -14,6 +14,9 @@
 //! The cache is built by a child process first, so the memory figures are
 //! those of a window opening an existing cache.
 
+// In tests a failed expect() is a failed test; the lint is for library code.
+#![allow(clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use iced::advanced::renderer::Headless;

@@ -1,6 +1,9 @@
 //! The `satchel` command line against a real Dovecot: what a user types and
 //! reads, including the one-line errors.
 
+// In tests a failed expect() is a failed test; the lint is for library code.
+#![allow(clippy::expect_used)]
+
 use std::process::{Command, Output};
 
 use satchel_tests::{Dovecot, DovecotOptions, Peer, mail};

@@ -3,6 +3,9 @@
 //! start runs for real (cache reads, queued ops, a real Dovecot for the
 //! server test). ICED_TEST_BACKEND=tiny-skia comes from .cargo/config.toml.
 
+// In tests a failed expect() is a failed test; the lint is for library code.
+#![allow(clippy::expect_used)]
+
 mod support;
 
 use satchel::gui::{App, Backend, Message, Page};

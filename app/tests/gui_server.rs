@@ -2,6 +2,9 @@
 //! window's Subscription runs) drives it, bodies come from the server on
 //! demand, and actions reach the server by themselves.
 
+// In tests a failed expect() is a failed test; the lint is for library code.
+#![allow(clippy::expect_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};

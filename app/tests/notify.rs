@@ -4,6 +4,9 @@
 //! call naming its sender and subject; the first sync and a reconnect give
 //! none. Needs the D-Bus session and the packages of `scripts/test.sh`.
 
+// In tests a failed expect() is a failed test; the lint is for library code.
+#![allow(clippy::expect_used)]
+
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -2,6 +2,9 @@
 //! test Postfix and Dovecot: queue while working offline, send on going
 //! online, a refused recipient kept with the server's words, Discard.
 
+// In tests a failed expect() is a failed test; the lint is for library code.
+#![allow(clippy::expect_used)]
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -2,6 +2,9 @@
 //! subjects: our own malformed fixtures, and every message of the shared
 //! corpus (`../shared/corpus/`) when it is present.
 
+// In tests a failed expect() is a failed test; the lint is for library code.
+#![allow(clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use satchel_tests::{Dovecot, DovecotOptions, Peer, assert_cache_equals_server, sync, temp_cache};
