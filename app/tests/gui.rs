@@ -568,3 +568,34 @@ async fn threads_list_a_reply_under_its_parent_and_are_remembered() -> anyhow::R
     assert!(!shows(&app, &format!("({thread_size})")));
     Ok(())
 }
+
+/// Settings says what folders kept offline hold: marking a folder in its
+/// menu uses those limits, changing them applies to the folders kept
+/// offline and is remembered, and a folder can be let go from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_limits_in_settings_apply_to_folders_kept_offline() {
+    use satchel::gui::folders::Message as Tree;
+    use satchel::gui::settings::{Days, Message as Set};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = demo_window(dir.path()).await;
+    let account = app.accounts[0].id;
+    let inbox = app.folders.find_by_name("INBOX").expect("INBOX");
+    deliver(&mut app, vec![Message::ShowPage(Page::Settings)]).await;
+    assert!(shows(&app, "Folders kept offline hold"));
+    let kept_before = app.backend.cache.offline_folders(account).expect("read").len();
+
+    deliver(&mut app, vec![Message::Folders(Tree::OpenMenu(inbox)), Message::Folders(Tree::Offline(true))]).await;
+    let policy = |app: &App| app.backend.cache.offline_folders(account).expect("read").into_iter().find(|(id, _, _)| *id == inbox).map(|(_, _, p)| p);
+    assert_eq!(policy(&app).map(|p| p.days), Some(90), "the default: the last 90 days");
+    deliver(&mut app, vec![Message::ShowPage(Page::Settings)]).await;
+    assert!(shows(&app, "demo: Inbox"), "listed as kept offline");
+
+    deliver(&mut app, vec![Message::Settings(Set::OfflineDays(Days(30)))]).await;
+    assert_eq!(policy(&app).map(|p| p.days), Some(30), "the folder follows the new limit");
+    assert_eq!(Profile::in_dir(dir.path()).load().expect("config").offline.days, 30, "remembered");
+
+    let clicked = click(&app, "Stop keeping offline");
+    deliver(&mut app, clicked).await;
+    assert_eq!(policy(&app), None);
+    assert_eq!(app.backend.cache.offline_folders(account).expect("read").len(), kept_before);
+}

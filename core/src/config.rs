@@ -116,6 +116,26 @@ pub struct Config {
     /// How the desktop app looks and when it speaks up.
     #[serde(default)]
     pub ui: UiSettings,
+    /// What a folder marked "available offline" keeps.
+    #[serde(default)]
+    pub offline: OfflineDefaults,
+}
+
+/// The policy of folders kept available offline, set in Settings: like
+/// Thunderbird's "keep messages on this computer", bounded by age and by
+/// attachment size so a laptop's disk is not filled by old archives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfflineDefaults {
+    /// Messages of the last this many days (0: all).
+    pub days: u32,
+    /// Attachments up to this size are fetched too.
+    pub max_attachment_mb: u32,
+}
+
+impl Default for OfflineDefaults {
+    fn default() -> Self {
+        OfflineDefaults { days: 90, max_attachment_mb: 5 }
+    }
 }
 
 /// Light, dark, or whatever the desktop uses.
@@ -285,6 +305,7 @@ mod tests {
                 }),
             }],
             ui: UiSettings { theme: ThemeChoice::Dark, muted_accounts: vec!["work".into()], threads: true },
+            offline: OfflineDefaults { days: 30, max_attachment_mb: 1 },
         };
         profile.save(&config)?;
         assert_eq!(profile.load()?, config);

@@ -67,6 +67,14 @@ impl Folders {
         self.accounts.iter().flat_map(|(_, f)| f).find(|f| f.id == id)
     }
 
+    /// The folders kept available offline, as ("account: folder").
+    pub fn kept_offline(&self) -> Vec<(i64, String)> {
+        self.accounts
+            .iter()
+            .flat_map(|(a, fs)| fs.iter().filter(|f| f.offline).map(move |f| (f.id, format!("{}: {}", a.name, style::folder_label(&f.name)))))
+            .collect()
+    }
+
     /// The id of the first folder called `name` (any account).
     pub fn find_by_name(&self, name: &str) -> Option<i64> {
         self.accounts.iter().flat_map(|(_, f)| f).find(|f| f.name == name).map(|f| f.id)

@@ -136,7 +136,7 @@ impl App {
                 pending::Event::Resend(id) => self.change_outbox(id, true),
                 pending::Event::DiscardOutgoing(id) => self.change_outbox(id, false),
             },
-            Message::Settings(m) => match self.settings.update(m) {
+            Message::Settings(m) => match self.settings.update(m, self.config.offline) {
                 Some(e) => self.settings_event(e),
                 None => Task::none(),
             },
@@ -335,8 +335,9 @@ impl App {
             FolderEvent::Delete { account, name } => self.folder_op(account, satchel_core::cache::Op::DeleteFolder { name }),
             FolderEvent::SetOffline { folder, on } => {
                 // Like Thunderbird's "keep messages for this folder on this computer",
-                // bounded: the last 90 days, attachments up to 5 MB.
-                let policy = on.then_some(satchel_core::cache::OfflinePolicy { days: 90, max_attachment: 5_000_000 });
+                // bounded as Settings says (by default the last 90 days,
+                // attachments up to 5 MB).
+                let policy = on.then_some(offline_policy(self.config.offline));
                 let set = self.query(
                     move |b| Ok(b.cache.set_offline_policy(folder, policy)?),
                     move |r: Answer<()>| {
@@ -512,6 +513,27 @@ impl App {
                 }
                 Task::none()
             }
+            settings::Event::Offline(limits) => {
+                self.config.offline = limits;
+                let folders: Vec<i64> = self.folders.kept_offline().into_iter().map(|(id, _)| id).collect();
+                let policy = offline_policy(limits);
+                let saved = self.query(
+                    move |b| {
+                        b.profile.update(|config| {
+                            config.offline = limits;
+                            Ok(())
+                        })?;
+                        // The folders kept offline follow the new limits.
+                        for f in &folders {
+                            b.cache.set_offline_policy(*f, Some(policy))?;
+                        }
+                        Ok(format!("Folders kept offline now hold {}.", settings::Days(limits.days)))
+                    },
+                    Message::Notice,
+                );
+                saved.chain(self.reload_accounts())
+            }
+            settings::Event::StopOffline(folder) => self.folder_event(FolderEvent::SetOffline { folder, on: false }),
             settings::Event::Theme(t) => {
                 self.config.ui.theme = t;
                 self.save_ui()
@@ -676,4 +698,9 @@ fn open_externally(url: String) -> Task<Message> {
         async move { open::that_detached(&url).map(|_| format!("Opened {url}")).map_err(|e| format!("opening {url}: {e}")) },
         Message::Notice,
     )
+}
+
+/// The cache's policy for the limits chosen in Settings.
+fn offline_policy(limits: satchel_core::config::OfflineDefaults) -> satchel_core::cache::OfflinePolicy {
+    satchel_core::cache::OfflinePolicy { days: limits.days, max_attachment: u64::from(limits.max_attachment_mb) * 1_000_000 }
 }

@@ -22,7 +22,7 @@ impl App {
         .map(Message::Status);
         let body: Element<'_, Message> = match self.page {
             Page::Setup => self.setup.view().map(Message::Setup),
-            Page::Settings => self.settings.view(&self.config).map(Message::Settings),
+            Page::Settings => self.settings.view(&self.config, self.folders.kept_offline()).map(Message::Settings),
             Page::Pending => self.pending.view().map(Message::Pending),
             Page::Choose { copy } => self.chooser(copy),
             Page::Compose => match &self.compose {
