@@ -92,10 +92,10 @@ differ() {
   compare -metric AE "$1" "$2" null: 2>&1 | awk '{ printf "%d", $1 }' || true
 }
 
-# open_first WID BEFORE AFTER: click the first message row, wait for the
+# open_first WID BEFORE AFTER: click the first message row (below the list header with "Threads"), wait for the
 # reader to change the picture, screenshot.
 open_first() {
-  xdotool mousemove --window "$1" 500 60 click 1
+  xdotool mousemove --window "$1" 500 80 click 1
   for _ in $(seq 20); do
     sleep 0.5
     import -window "$1" "$work/probe.png"
