@@ -440,7 +440,8 @@ async fn folder_tree_folds_open_and_shut() {
 
 /// Remote images load only on "Load remote content", for that message:
 /// before the click the test web server sees no request; after it, the
-/// picture is shown and the style sheet is named as not a picture.
+/// picture is drawn where the text had its description, and the style
+/// sheet is named as not a picture.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_images_load_only_when_asked() {
     use std::sync::Arc;
@@ -485,7 +486,12 @@ Message-ID: <hike@demo.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/html;
     let clicked = click(&app, "Pictures from the hike");
     deliver(&mut app, clicked).await;
     assert!(shows(&app, "Satchel did not load 2 remote items of this message (images, styles)."));
+    assert!(app.notice.is_none(), "opening mail not yet uploaded is quiet: {:?}", app.notice);
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing fetched before the click");
+    let picture = format!("http://127.0.0.1:{port}/summit.png");
+    let satchel_core::reading::Body::Rich(doc) = &app.reader.reading.as_ref().expect("open").body else { panic!("rich") };
+    let placeholder = doc.blocks.iter().flat_map(|b| &b.spans).find(|s| s.image.as_deref() == Some(picture.as_str()));
+    assert_eq!(placeholder.map(|s| s.text.as_str()), Some("[image: summit]"), "the picture's place holds its description");
 
     let clicked = click(&app, "Load remote content");
     deliver(&mut app, clicked).await;
@@ -493,6 +499,7 @@ Message-ID: <hike@demo.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/html;
     let remote = app.reader.remote.as_ref().expect("loaded");
     assert_eq!(remote.images.len(), 1, "the picture is shown");
     assert!(shows(&app, "Loaded 1 remote image from the sender's servers."));
+    assert_eq!(remote.images.first().map(|(u, _)| u.as_str()), Some(picture.as_str()), "drawn in the place that names it");
     assert!(remote.skipped.iter().any(|s| s.contains("look.css: not a picture (text/css)")), "{:?}", remote.skipped);
 }
 

@@ -29,7 +29,8 @@ pub struct Reader {
 #[derive(Debug, Default)]
 pub struct Remote {
     pub loading: bool,
-    pub images: Vec<image::Handle>,
+    /// The pictures by address, in the message's order.
+    pub images: Vec<(String, image::Handle)>,
     /// Items that could not be shown, with why.
     pub skipped: Vec<String>,
 }
@@ -120,7 +121,7 @@ impl Reader {
                 let mut remote = Remote::default();
                 for (url, fetched) in items {
                     match fetched {
-                        Fetched::Image(bytes) => remote.images.push(image::Handle::from_bytes(bytes)),
+                        Fetched::Image(bytes) => remote.images.push((url, image::Handle::from_bytes(bytes))),
                         Fetched::NotAnImage(kind) => remote.skipped.push(format!("{url}: not a picture ({kind})")),
                         Fetched::Failed(why) => remote.skipped.push(format!("{url}: {why}")),
                     }
@@ -197,12 +198,12 @@ impl Reader {
             }
             Body::Rich(doc) => {
                 if !doc.remote_content.is_empty() {
-                    page = page.push(remote_bar(&doc.remote_content, self.show_remote, self.remote.as_ref()));
+                    page = page.push(remote_bar(doc, self.show_remote, self.remote.as_ref()));
                 }
                 page = page.push(rule::horizontal(1));
                 let mut body = Column::new().spacing(8);
                 for b in &doc.blocks {
-                    body = body.push(block(b));
+                    body = body.push(block(b, self.remote.as_ref().filter(|_| self.show_remote)));
                 }
                 page = page.push(body);
             }
@@ -249,7 +250,13 @@ fn header_line<'a>(label: &'a str, value: &'a str) -> Element<'a, Message> {
     row![text(label).width(44).style(text::secondary), text(value)].spacing(6).into()
 }
 
-fn remote_bar<'a>(urls: &'a [String], shown: bool, remote: Option<&'a Remote>) -> Element<'a, Message> {
+/// The remote pictures that have a place in the text.
+fn placed_images(doc: &satchel_core::html::Document) -> std::collections::HashSet<&str> {
+    doc.blocks.iter().flat_map(|b| &b.spans).filter_map(|s| s.image.as_deref()).collect()
+}
+
+fn remote_bar<'a>(doc: &'a satchel_core::html::Document, shown: bool, remote: Option<&'a Remote>) -> Element<'a, Message> {
+    let urls = &doc.remote_content;
     let mut bar = Column::new().spacing(6);
     match remote.filter(|_| shown) {
         None => {
@@ -269,9 +276,10 @@ fn remote_bar<'a>(urls: &'a [String], shown: bool, remote: Option<&'a Remote>) -
         Some(r) if r.loading => bar = bar.push(text("Loading remote content…")),
         Some(r) => {
             bar = bar.push(text(format!("Loaded {} from the sender's servers.", style::count(r.images.len() as u64, "remote image", "remote images"))));
-            // Shown in the order the message names them, below this bar;
-            // scaled down to the pane, never up.
-            for h in &r.images {
+            // Pictures the text names are drawn in their place; the rest
+            // (backgrounds, pictures without a place) here, in order.
+            let placed = placed_images(doc);
+            for (_, h) in r.images.iter().filter(|(u, _)| !placed.contains(u.as_str())) {
                 bar = bar.push(image(h.clone()).content_fit(iced::ContentFit::ScaleDown));
             }
             for s in &r.skipped {
@@ -288,21 +296,51 @@ fn remote_bar<'a>(urls: &'a [String], shown: bool, remote: Option<&'a Remote>) -
     container(bar).padding(8).style(container::rounded_box).into()
 }
 
-fn block(b: &Block) -> Element<'_, Message> {
-    let size = match b.kind {
+/// A block of text; with remote content loaded, the pictures its
+/// `[image: …]` spans stand for are drawn in their place, splitting it.
+fn block<'a>(b: &'a Block, remote: Option<&'a Remote>) -> Element<'a, Message> {
+    let picture = |s: &Span| {
+        let url = s.image.as_deref()?;
+        remote?.images.iter().find(|(u, _)| u == url).map(|(_, h)| h.clone())
+    };
+    if b.spans.iter().any(|s| picture(s).is_some()) {
+        let mut parts = Column::new().spacing(6);
+        let mut run: Vec<&Span> = Vec::new();
+        for s in &b.spans {
+            match picture(s) {
+                Some(h) => {
+                    if !run.is_empty() {
+                        parts = parts.push(text_block(&b.kind, std::mem::take(&mut run)));
+                    }
+                    parts = parts.push(image(h).content_fit(iced::ContentFit::ScaleDown));
+                }
+                None => run.push(s),
+            }
+        }
+        if !run.is_empty() {
+            parts = parts.push(text_block(&b.kind, run));
+        }
+        return parts.into();
+    }
+    text_block(&b.kind, b.spans.iter().collect())
+}
+
+/// Text spans of one block, styled by the block's kind.
+fn text_block<'a>(kind: &'a BlockKind, parts: Vec<&'a Span>) -> Element<'a, Message> {
+    let size = match kind {
         BlockKind::Heading(1) => 22.0,
         BlockKind::Heading(2) => 19.0,
         BlockKind::Heading(_) => 17.0,
         _ => 15.0,
     };
-    let mut spans: Vec<iced::widget::text::Span<'_, String>> = Vec::with_capacity(b.spans.len() + 1);
-    if let BlockKind::ListItem { marker, .. } = &b.kind {
+    let mut spans: Vec<iced::widget::text::Span<'_, String>> = Vec::with_capacity(parts.len() + 1);
+    if let BlockKind::ListItem { marker, .. } = kind {
         spans.push(span(format!("{marker} ")));
     }
-    let heading = matches!(b.kind, BlockKind::Heading(_));
-    spans.extend(b.spans.iter().map(|s| styled(s, heading)));
+    let heading = matches!(kind, BlockKind::Heading(_));
+    spans.extend(parts.into_iter().map(|s| styled(s, heading)));
     let body = rich_text(spans).on_link_click(Message::LinkClicked).size(size);
-    match &b.kind {
+    match kind {
         BlockKind::Rule => rule::horizontal(1).into(),
         BlockKind::Quote(depth) => container(body)
             .padding(iced::Padding { left: 10.0 * f32::from(*depth), ..iced::Padding::ZERO })

@@ -73,7 +73,9 @@ impl App {
         let account = self.account_config(account_id).cloned();
         let offline = !self.online(account_id);
         let cache = self.backend.cache.clone();
-        let unread = self.list.row(id).is_some_and(|m| !m.flags.has(satchel_core::cache::SystemFlag::Seen));
+        // Mail still waiting to be uploaded (no UID yet) cannot take a flag
+        // change; it is not marked read rather than showing an error.
+        let unread = self.list.row(id).is_some_and(|m| m.uid.is_some() && !m.flags.has(satchel_core::cache::SystemFlag::Seen));
         let read = Task::perform(
             async move { satchel_core::reading::open(&cache, account.as_ref(), id, offline).await.map_err(|e| e.to_string()) },
             move |r| Message::Loaded(Loaded::Reading(id, r)),

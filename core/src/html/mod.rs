@@ -46,6 +46,9 @@ pub struct Span {
     pub monospace: bool,
     /// Only http(s) and mailto targets; anything else is dropped.
     pub link: Option<String>,
+    /// The text stands for this remote image (`[image: alt]`): once the
+    /// user loads remote content, the picture is drawn in its place.
+    pub image: Option<String>,
 }
 
 /// Appends styled text, merging into the last span when the style is the
@@ -53,7 +56,9 @@ pub struct Span {
 fn push_span(spans: &mut Vec<Span>, text: &str, style: &Span) {
     match spans.last_mut() {
         _ if text.is_empty() => {}
-        Some(l) if (l.bold, l.italic, l.monospace, &l.link) == (style.bold, style.italic, style.monospace, &style.link) => l.text.push_str(text),
+        Some(l) if (l.bold, l.italic, l.monospace, &l.link, &l.image) == (style.bold, style.italic, style.monospace, &style.link, &style.image) => {
+            l.text.push_str(text)
+        }
         _ => spans.push(Span { text: text.to_owned(), ..style.clone() }),
     }
 }
@@ -292,6 +297,8 @@ struct Builder {
     n: [u32; 7],
     heading: Option<u8>,
     link: Option<String>,
+    /// The remote image the text being written stands for.
+    image: Option<String>,
     /// The marker of a list item whose first block has not started yet.
     marker: Option<String>,
     /// A collapsible space was written last (or is not wanted).
@@ -328,7 +335,14 @@ impl Builder {
 
     fn style(&self) -> Span {
         let on = |i: usize| self.n[i] > 0;
-        Span { text: String::new(), bold: on(BOLD), italic: on(ITALIC), monospace: on(MONO) || on(PRE), link: self.link.clone() }
+        Span {
+            text: String::new(),
+            bold: on(BOLD),
+            italic: on(ITALIC),
+            monospace: on(MONO) || on(PRE),
+            link: self.link.clone(),
+            image: self.image.clone(),
+        }
     }
 
     /// At the start of a line: no collapsible space or cell separator yet.
@@ -443,12 +457,14 @@ impl Builder {
                 // Tracking pixels and decorative images (alt="") show nothing.
                 let px = |k: &str| attr(k).and_then(|v| v.trim().trim_end_matches("px").parse::<u32>().ok());
                 let tiny = px("width").is_some_and(|n| n <= 2) || px("height").is_some_and(|n| n <= 2) || !shown;
+                self.image = attr("src").and_then(remote_url).filter(|_| !tiny);
                 match attr("alt").map(str::trim) {
                     _ if tiny => {}
                     Some("") => {}
                     Some(alt) => self.text(&format!("[image: {alt}]")),
                     None => self.text("[image]"),
                 }
+                self.image = None;
             }
             "td" | "th" if !self.fresh() => self.sep = true,
             "body" => self.close("head"), // a missing </head> must not hide the body

@@ -41,7 +41,15 @@ fn newsletter() {
     assert_eq!(
         doc.blocks,
         vec![
-            block(Paragraph, vec![plain("[image: ACME News] | "), link("View in browser", "https://example.com/web?id=1&u=2")]),
+            // The logo's text stands for its picture once remote content is loaded.
+            block(
+                Paragraph,
+                vec![
+                    Span { image: Some("https://cdn.example.com/logo.png".into()), ..plain("[image: ACME News]") },
+                    plain(" | "),
+                    link("View in browser", "https://example.com/web?id=1&u=2"),
+                ],
+            ),
             block(Heading(1), vec![plain("Hello there!")]),
             block(Paragraph, vec![plain("This week: "), bold, plain(" news — read "), link("the article", "https://example.com/a"), plain(".")]),
             block(Paragraph, vec![plain("Fine print © 2024")]),
