@@ -55,28 +55,33 @@ fn in_bobs_inbox(dovecot: &Dovecot, subject: &str) -> usize {
     }
 }
 
+/// `satchel account add` for alice of the test Dovecot, sending through
+/// 127.0.0.1:`smtp_port` (STARTTLS unless `extra` says otherwise), then a
+/// first sync.
+fn add_alice(dovecot: &Dovecot, profile: &std::path::Path, smtp_port: u16, extra: &[&str]) -> anyhow::Result<()> {
+    let (imap_port, smtp_port, ca) = (dovecot.imaps_port.to_string(), smtp_port.to_string(), dovecot.ca_file.display().to_string());
+    let secret = profile.join("secret");
+    std::fs::write(&secret, "alice-pw\n")?;
+    let command = format!("cat {}", secret.display());
+    let mut args = vec![
+        "account", "add", "--name", "alice", "--email", "alice@example.test", "--imap-host", "127.0.0.1",
+        "--imap-port", &imap_port, "--username", "alice", "--password-command", &command, "--tls-ca-file", &ca,
+        "--smtp-host", "127.0.0.1", "--smtp-port", &smtp_port,
+    ];
+    args.extend_from_slice(extra);
+    let added = satchel(profile, &args, None);
+    assert!(added.status.success(), "{}", text(&added));
+    assert!(satchel(profile, &["sync"], None).status.success());
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_offline_then_online_and_a_refusal_stays_in_the_outbox() -> anyhow::Result<()> {
     let dovecot = Dovecot::start(DovecotOptions { smtp: true, ..DovecotOptions::default() })?;
     let postfix = Postfix::start(&dovecot)?;
     let dir = tempfile::tempdir()?;
     let profile = dir.path();
-    let (imap_port, smtp_port, ca) =
-        (dovecot.imaps_port.to_string(), postfix.submission_port.to_string(), dovecot.ca_file.display().to_string());
-    let secret = dir.path().join("secret");
-    std::fs::write(&secret, "alice-pw\n")?;
-    let command = format!("cat {}", secret.display());
-    let added = satchel(
-        profile,
-        &[
-            "account", "add", "--name", "alice", "--email", "alice@example.test", "--imap-host", "127.0.0.1",
-            "--imap-port", &imap_port, "--username", "alice", "--password-command", &command, "--tls-ca-file", &ca,
-            "--display-name", "Alice Example", "--smtp-host", "127.0.0.1", "--smtp-port", &smtp_port,
-        ],
-        None,
-    );
-    assert!(added.status.success(), "{}", text(&added));
-    assert!(satchel(profile, &["sync"], None).status.success());
+    add_alice(&dovecot, profile, postfix.submission_port, &["--display-name", "Alice Example"])?;
 
     // Working offline: queued, nothing sent.
     assert!(satchel(profile, &["offline", "on"], None).status.success());
@@ -137,21 +142,7 @@ async fn a_sender_killed_after_the_server_took_the_message_does_not_resend_it() 
     let proxy = satchel_tests::CuttingProxy::muting_after_upload(postfix.smtps_port, 200_000).await?;
     let dir = tempfile::tempdir()?;
     let profile = dir.path();
-    let (imap_port, smtp_port, ca) = (dovecot.imaps_port.to_string(), proxy.port.to_string(), dovecot.ca_file.display().to_string());
-    let secret = dir.path().join("secret");
-    std::fs::write(&secret, "alice-pw\n")?;
-    let command = format!("cat {}", secret.display());
-    let added = satchel(
-        profile,
-        &[
-            "account", "add", "--name", "alice", "--email", "alice@example.test", "--imap-host", "127.0.0.1",
-            "--imap-port", &imap_port, "--username", "alice", "--password-command", &command, "--tls-ca-file", &ca,
-            "--smtp-host", "127.0.0.1", "--smtp-port", &smtp_port, "--smtp-security", "tls",
-        ],
-        None,
-    );
-    assert!(added.status.success(), "{}", text(&added));
-    assert!(satchel(profile, &["sync"], None).status.success());
+    add_alice(&dovecot, profile, proxy.port, &["--smtp-security", "tls"])?;
     let body = dir.path().join("long.txt");
     std::fs::write(&body, (0..6000).map(|i| format!("Line {i} of the minutes, kept long on purpose.\n")).collect::<String>())?;
 

@@ -77,14 +77,15 @@ pub fn attachments(structure: &Part) -> Vec<&Part> {
     out
 }
 
-/// The message's text: from the cache, else fetched (unless `offline`).
-pub async fn message_text(cache: &Arc<Cache>, account: &AccountConfig, message: i64, offline: bool) -> Result<Text> {
+/// The message's text: from the cache, else fetched (unless `offline`, or
+/// `account` is None: mail with no server, like the demo's).
+pub async fn message_text(cache: &Arc<Cache>, account: Option<&AccountConfig>, message: i64, offline: bool) -> Result<Text> {
     if let Some(bytes) = db(cache, move |c| c.cached_part(message, TEXT_KEY)).await? {
         return Ok(Text::Available(String::from_utf8_lossy(&bytes).into_owned()));
     }
-    if offline {
+    let Some(account) = account.filter(|_| !offline) else {
         return Ok(Text::NotAvailableOffline);
-    }
+    };
     let detail = db(cache, move |c| c.message_detail(message)).await?;
     let mut conn = match open(account, &detail).await {
         Ok(c) => c,
@@ -187,14 +188,20 @@ async fn fetch_text(conn: &mut Connection, detail: &MessageDetail) -> Result<(St
 }
 
 /// Fetches one part's decoded content (cached afterwards).
-pub async fn part_bytes(cache: &Arc<Cache>, account: &AccountConfig, message: i64, section: &str, offline: bool) -> Result<Option<Vec<u8>>> {
+pub async fn part_bytes(
+    cache: &Arc<Cache>,
+    account: Option<&AccountConfig>,
+    message: i64,
+    section: &str,
+    offline: bool,
+) -> Result<Option<Vec<u8>>> {
     let key = section.to_string();
     if let Some(bytes) = db(cache, move |c| c.cached_part(message, &key)).await? {
         return Ok(Some(bytes));
     }
-    if offline {
+    let Some(account) = account.filter(|_| !offline) else {
         return Ok(None);
-    }
+    };
     let detail = db(cache, move |c| c.message_detail(message)).await?;
     let uid = detail.uid.ok_or_else(|| CoreError::protocol("opening a message", "it has no UID yet; sync first"))?;
     let mut conn = match open(account, &detail).await {

@@ -77,14 +77,7 @@ pub async fn open(cache: &Arc<Cache>, account: Option<&AccountConfig>, message: 
                 .collect()
         })
         .unwrap_or_default();
-    let text = match account {
-        Some(account) => body::message_text(cache, account, message, offline).await?,
-        None => match db(cache, move |c| c.cached_part(message, body::TEXT_KEY)).await? {
-            Some(bytes) => Text::Available(String::from_utf8_lossy(&bytes).into_owned()),
-            None => Text::NotAvailableOffline,
-        },
-    };
-    let body = match text {
+    let body = match body::message_text(cache, account, message, offline).await? {
         Text::NotAvailableOffline => Body::NotAvailableOffline,
         Text::Available(text) => match db(cache, move |c| c.cached_part(message, HTML_KEY)).await? {
             Some(source) => Body::Rich(html::from_html(&String::from_utf8_lossy(&source))),
@@ -105,10 +98,7 @@ pub async fn save_attachment(
     offline: bool,
 ) -> Result<PathBuf> {
     let section = attachment.section.clone();
-    let bytes = match account {
-        Some(account) => body::part_bytes(cache, account, message, &section, offline).await?,
-        None => db(cache, move |c| c.cached_part(message, &section)).await?,
-    };
+    let bytes = body::part_bytes(cache, account, message, &section, offline).await?;
     let bytes = bytes.ok_or_else(|| CoreError::protocol("saving an attachment", "not available offline"))?;
     std::fs::create_dir_all(dir).map_err(|e| CoreError::io(format!("creating {}", dir.display()), e))?;
     let path = body::safe_path(dir, Some(&attachment.name), &format!("part-{}", attachment.section));

@@ -34,14 +34,14 @@ pub async fn show(cx: &Context, id: i64, part: Option<String>, save_to: Option<P
     let config = cx.profile.load()?;
     let cache = Arc::new(cx.profile.open_cache()?);
     let detail = cache.message_detail(id)?;
-    let configured =
-        config.accounts.iter().find(|a| cache.account_by_name(&a.name).map(|r| r.id == detail.account_id).unwrap_or(false)).cloned();
     // Mail of an account with no server (the demo mailbox) is read from the
     // cache only: nothing connects.
-    let offline = config.work_offline || configured.is_none();
-    let account = configured.unwrap_or_else(|| cache_only_account(cx.demo));
+    let account =
+        config.accounts.iter().find(|a| cache.account_by_name(&a.name).map(|r| r.id == detail.account_id).unwrap_or(false)).cloned();
+    let account = account.as_ref();
+    let offline = config.work_offline;
     if let Some(section) = part {
-        match body::part_bytes(&cache, &account, id, &section, offline).await? {
+        match body::part_bytes(&cache, account, id, &section, offline).await? {
             Some(bytes) => {
                 use std::io::Write;
                 std::io::stdout().write_all(&bytes)?;
@@ -50,14 +50,14 @@ pub async fn show(cx: &Context, id: i64, part: Option<String>, save_to: Option<P
             None => bail!("part {section} is not available offline"),
         }
     }
-    let text = body::message_text(&cache, &account, id, offline).await?;
+    let text = body::message_text(&cache, account, id, offline).await?;
     let mut attachments = Vec::new();
     if let Some(structure) = &detail.structure {
         for (i, a) in body::attachments(structure).into_iter().enumerate() {
             let mut saved_to = None;
             if let Some(dir) = &save_to {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-                let Some(bytes) = body::part_bytes(&cache, &account, id, &a.section, offline).await? else {
+                let Some(bytes) = body::part_bytes(&cache, account, id, &a.section, offline).await? else {
                     bail!("attachment {} is not available offline", a.section);
                 };
                 let path = body::safe_path(dir, a.filename.as_deref(), &format!("attachment-{}", i + 1));
@@ -96,28 +96,6 @@ pub async fn show(cx: &Context, id: i64, part: Option<String>, save_to: Option<P
         println!("[attachment {}] {} ({}, {} bytes){saved}", a.section, a.filename.as_deref().unwrap_or("unnamed"), a.mime_type, a.size);
     }
     Ok(())
-}
-
-/// Settings that are never used to connect (`offline` is set with them).
-fn cache_only_account(demo: bool) -> satchel_core::config::AccountConfig {
-    use satchel_core::config::{AccountConfig, ImapSettings, Security};
-    let name = if demo { satchel_core::demo::ACCOUNT } else { "(no server)" };
-    AccountConfig {
-        name: name.into(),
-        email: String::new(),
-        imap: ImapSettings {
-            host: String::new(),
-            port: 993,
-            security: Security::Tls,
-            username: String::new(),
-            tls_ca_file: None,
-            allow_plaintext: false,
-            compress: false,
-        },
-        password_command: None,
-        display_name: None,
-        smtp: None,
-    }
 }
 
 pub async fn search(cx: &Context, query: &str, limit: u32, local_only: bool) -> Result<()> {

@@ -13,11 +13,9 @@ impl App {
     /// The account new mail is written from: the open folder's, else the
     /// first one that can send.
     fn sending_account(&self) -> Option<i64> {
-        self.folder
-            .as_ref()
-            .map(|f| f.account_id)
-            .filter(|id| self.account_config(*id).is_some_and(|a| a.smtp.is_some()))
-            .or_else(|| self.accounts.iter().find(|a| a.config.as_ref().is_some_and(|c| c.smtp.is_some())).map(|a| a.id))
+        let senders = self.identities();
+        let open = self.folder.as_ref().map(|f| f.account_id);
+        senders.iter().find(|i| Some(i.account_id) == open).or(senders.first()).map(|i| i.account_id)
     }
 
     /// The accounts that can send, "Name <address>" as From will read.
@@ -60,7 +58,7 @@ impl App {
         let Some(read_in) = self.reader.reading.as_ref().map(|r| r.detail.account_id) else { return Task::none() };
         // Answer from the account the mail came to; if that one cannot
         // send, from one that can (the From choice can change it).
-        let sends = |id: i64| self.account_config(id).is_some_and(|a| a.smtp.is_some());
+        let sends = |id: i64| self.identities().iter().any(|i| i.account_id == id);
         let Some(account_id) = Some(read_in).filter(|id| sends(*id)).or_else(|| self.sending_account()) else {
             return self.no_sending();
         };

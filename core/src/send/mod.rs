@@ -47,7 +47,7 @@ pub async fn attachment_bytes(
             Source::File(path) => tokio::fs::read(path)
                 .await
                 .map_err(|e| CoreError::Compose(format!("attachment {}: {e}", path.display())))?,
-            Source::Part { message, section } => crate::body::part_bytes(cache, account, *message, section, offline)
+            Source::Part { message, section } => crate::body::part_bytes(cache, Some(account), *message, section, offline)
                 .await?
                 .ok_or_else(|| {
                     CoreError::Compose(format!("the attachment {:?} is not available offline; connect first or remove it", a.name))
